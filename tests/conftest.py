@@ -1,0 +1,162 @@
+"""Shared fixtures: a real moto server per test module, and a runner for ansible-playbook.
+
+Integration tests never mock boto3: they start the embedded emulator (tools/emulator.py) on a
+free port, deploy with the real playbooks and read resources back with boto3.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+
+import emulator as emulator_tool  # noqa: E402
+
+RECAP = re.compile(
+    r"^(?P<host>\S+)\s+:\s+ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+unreachable=(?P<unreachable>\d+)"
+    r"\s+failed=(?P<failed>\d+)\s+skipped=(?P<skipped>\d+)",
+    re.M,
+)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Emulator:
+    port: int
+    environment: str
+    main_stack: dict = field(default_factory=dict)
+
+    @property
+    def endpoint_url(self) -> str:
+        return emulator_tool.endpoint(self.port)
+
+    def client(self, service: str):
+        return emulator_tool.boto3_client(service, self.port)
+
+    def reset(self) -> None:
+        """Forget every resource (moto's reset API) and recreate the main stack."""
+        import urllib.request
+
+        req = urllib.request.Request(self.endpoint_url + "/moto-api/reset", method="POST")
+        urllib.request.urlopen(req, timeout=30).read()
+        self.main_stack = emulator_tool.ensure_main_stack(self.port, self.environment)
+
+
+def start_emulator(environment: str) -> Emulator:
+    port = free_port()
+    emulator_tool.start_server(port)
+    return Emulator(port, environment, emulator_tool.ensure_main_stack(port, environment))
+
+
+@pytest.fixture(scope="module")
+def emulator_factory():
+    """Start emulators on free ports (one per environment asked); stop them after the module."""
+    started: dict[str, Emulator] = {}
+
+    def get(environment: str = "local") -> Emulator:
+        if environment not in started:
+            started[environment] = start_emulator(environment)
+        return started[environment]
+
+    yield get
+    for emu in started.values():
+        emulator_tool.stop_server(emu.port)
+
+
+@pytest.fixture(scope="module")
+def emulator(emulator_factory) -> Emulator:
+    """An emulator with the main stack for the `local` environment."""
+    return emulator_factory("local")
+
+
+@dataclass
+class PlaybookResult:
+    rc: int
+    stdout: str
+    stderr: str
+
+    @property
+    def recap(self) -> dict[str, int]:
+        match = None
+        for match in RECAP.finditer(self.stdout):
+            pass
+        assert match, f"no PLAY RECAP in output:\n{self.stdout[-3000:]}\n{self.stderr[-3000:]}"
+        return {k: int(v) for k, v in match.groupdict().items() if k != "host"}
+
+    @property
+    def changed(self) -> int:
+        return self.recap["changed"]
+
+    def tail(self, n: int = 4000) -> str:
+        return f"rc={self.rc}\n--- stdout ---\n{self.stdout[-n:]}\n--- stderr ---\n{self.stderr[-n:]}"
+
+
+def ansible_env(extra: dict | None = None) -> dict:
+    env = dict(os.environ)
+    env.update(emulator_tool.EMULATOR_ENV)
+    env.update(
+        {
+            "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
+            "ANSIBLE_FORCE_COLOR": "0",
+            "ANSIBLE_NOCOLOR": "1",
+            "ANSIBLE_CALLBACKS_ENABLED": "",
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
+        }
+    )
+    env.update(extra or {})
+    return env
+
+
+def run_playbook(
+    playbook: str,
+    *,
+    inventory: str = "local",
+    emulator: Emulator | None = None,
+    extra_vars: dict | None = None,
+    check: bool = False,
+    diff: bool = False,
+    verbose: int = 0,
+    env: dict | None = None,
+) -> PlaybookResult:
+    """Run playbooks/<playbook>.yml with inventories/<inventory> against the emulator."""
+    cmd = [
+        str(Path(sys.executable).parent / "ansible-playbook"),
+        str(ROOT / "playbooks" / f"{playbook}.yml"),
+        "-i",
+        str(ROOT / "inventories" / inventory),
+    ]
+    all_vars = dict(extra_vars or {})
+    if emulator is not None:
+        all_vars.setdefault("aws_endpoint_url", emulator.endpoint_url)
+    if all_vars:
+        cmd += ["-e", json.dumps(all_vars)]
+    if check:
+        cmd.append("--check")
+    if diff:
+        cmd.append("--diff")
+    if verbose:
+        cmd.append("-" + "v" * verbose)
+    proc = subprocess.run(
+        cmd, cwd=ROOT, env=ansible_env(env), capture_output=True, text=True, timeout=1800
+    )
+    return PlaybookResult(proc.returncode, proc.stdout, proc.stderr)
+
+
+@pytest.fixture(scope="session")
+def playbook():
+    return run_playbook

@@ -1,0 +1,176 @@
+#!/usr/bin/env python3
+"""The embedded AWS emulator: a moto server on 127.0.0.1 with the main stack inside it.
+
+    python tools/emulator.py start  [--port 4566] [--environment local]
+    python tools/emulator.py status [--port 4566]
+    python tools/emulator.py stop   [--port 4566]
+
+`start` reuses a server already answering on the port, otherwise starts one in the
+background (log and pid under .emulator/), then makes sure the CloudFormation stack
+`absenteeism-infrastructure` exists with a VPC, an internet gateway and two public subnets
+tagged `{environment}-public-subnet-1` and `-2` in two Availability Zones, as on AWS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+STATE_DIR = ROOT / ".emulator"
+TEMPLATE = Path(__file__).resolve().parent / "main-stack.cfn.yml"
+MAIN_STACK = "absenteeism-infrastructure"
+DEFAULT_PORT = int(os.environ.get("MLFLOW_ECS_EMULATOR_PORT", "4566"))
+REGION = os.environ.get("AWS_DEFAULT_REGION", "us-east-1")
+# Credentials the emulator accepts. Long, distinctive values: Ansible masks every
+# occurrence of a secret in its output, so a short fake key would star unrelated text.
+EMULATOR_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": REGION,
+}
+
+
+def endpoint(port: int) -> str:
+    return f"http://127.0.0.1:{port}"
+
+
+def is_up(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(endpoint(port) + "/moto-api/", timeout=2) as resp:
+            return resp.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def pid_file(port: int) -> Path:
+    return STATE_DIR / f"moto-{port}.pid"
+
+
+def start_server(port: int, timeout: float = 60.0) -> str:
+    """Start moto on the port unless it already answers. Returns 'reused' or 'started'."""
+    if is_up(port):
+        return "reused"
+    STATE_DIR.mkdir(exist_ok=True)
+    env = dict(os.environ, **EMULATOR_ENV, MOTO_IAM_LOAD_MANAGED_POLICIES="true")
+    log = open(STATE_DIR / f"moto-{port}.log", "ab")  # noqa: SIM115 - handed to the child
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        env=env,
+        start_new_session=True,
+    )
+    pid_file(port).write_text(str(proc.pid))
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"moto server exited with code {proc.returncode}; see {log.name}")
+        if is_up(port):
+            return "started"
+        time.sleep(0.2)
+    proc.terminate()
+    raise SystemExit(f"moto server did not answer on port {port} within {timeout:.0f}s")
+
+
+def stop_server(port: int) -> bool:
+    path = pid_file(port)
+    if not path.exists():
+        return False
+    pid = int(path.read_text())
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        path.unlink()
+        return False
+    for _ in range(50):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        os.killpg(pid, signal.SIGKILL)
+    path.unlink(missing_ok=True)
+    return True
+
+
+def boto3_client(service: str, port: int):
+    import boto3
+
+    return boto3.client(
+        service,
+        endpoint_url=endpoint(port),
+        region_name=REGION,
+        aws_access_key_id=EMULATOR_ENV["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=EMULATOR_ENV["AWS_SECRET_ACCESS_KEY"],
+    )
+
+
+def ensure_main_stack(port: int, environment: str) -> dict:
+    """Create the main stack unless it exists; return its outputs."""
+    cfn = boto3_client("cloudformation", port)
+    try:
+        stack = cfn.describe_stacks(StackName=MAIN_STACK)["Stacks"][0]
+    except cfn.exceptions.ClientError as err:
+        if "does not exist" not in str(err):
+            raise
+        cfn.create_stack(
+            StackName=MAIN_STACK,
+            TemplateBody=TEMPLATE.read_text(),
+            Parameters=[{"ParameterKey": "EnvironmentName", "ParameterValue": environment}],
+        )
+        cfn.get_waiter("stack_create_complete").wait(
+            StackName=MAIN_STACK, WaiterConfig={"Delay": 1, "MaxAttempts": 60}
+        )
+        stack = cfn.describe_stacks(StackName=MAIN_STACK)["Stacks"][0]
+    params = {p["ParameterKey"]: p["ParameterValue"] for p in stack.get("Parameters", [])}
+    if params.get("EnvironmentName", environment) != environment:
+        raise SystemExit(
+            f"the emulator on port {port} already holds {MAIN_STACK} for environment "
+            f"{params['EnvironmentName']!r}, not {environment!r}: use another --port"
+        )
+    return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("command", choices=["start", "stop", "status"])
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT)
+    parser.add_argument(
+        "--environment",
+        default="local",
+        help="environment name the main stack's subnets are tagged for (default: local)",
+    )
+    args = parser.parse_args(argv)
+
+    if args.command == "stop":
+        print("stopped" if stop_server(args.port) else f"no emulator of ours on port {args.port}")
+        return 0
+    if args.command == "status":
+        up = is_up(args.port)
+        print(f"emulator on {endpoint(args.port)}: {'up' if up else 'down'}")
+        return 0 if up else 1
+
+    how = start_server(args.port)
+    outputs = ensure_main_stack(args.port, args.environment)
+    print(
+        json.dumps(
+            {"endpoint_url": endpoint(args.port), "server": how, "main_stack": outputs},
+            indent=2,
+        )
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
