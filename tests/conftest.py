@@ -92,18 +92,18 @@ class PlaybookResult:
 
     @property
     def recap(self) -> dict[str, int]:
-        match = None
-        for match in RECAP.finditer(self.stdout):
-            pass
-        assert match, f"no PLAY RECAP in output:\n{self.stdout[-3000:]}\n{self.stderr[-3000:]}"
-        return {k: int(v) for k, v in match.groupdict().items() if k != "host"}
+        matches = list(RECAP.finditer(self.stdout))
+        assert matches, f"no PLAY RECAP in output:\n{self.stdout[-3000:]}\n{self.stderr[-3000:]}"
+        return {k: int(v) for k, v in matches[-1].groupdict().items() if k != "host"}
 
     @property
     def changed(self) -> int:
         return self.recap["changed"]
 
     def tail(self, n: int = 4000) -> str:
-        return f"rc={self.rc}\n--- stdout ---\n{self.stdout[-n:]}\n--- stderr ---\n{self.stderr[-n:]}"
+        return (
+            f"rc={self.rc}\n--- stdout ---\n{self.stdout[-n:]}\n--- stderr ---\n{self.stderr[-n:]}"
+        )
 
 
 def ansible_env(extra: dict | None = None) -> dict:
@@ -114,7 +114,6 @@ def ansible_env(extra: dict | None = None) -> dict:
             "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
             "ANSIBLE_FORCE_COLOR": "0",
             "ANSIBLE_NOCOLOR": "1",
-            "ANSIBLE_CALLBACKS_ENABLED": "",
             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
         }
     )

@@ -1,0 +1,60 @@
+# Two entry points (see README.md):
+#   make demo   set up, start the local AWS emulator, deploy into it, run MLflow on :5000
+#   make test   set up, lint, run every test
+SHELL := /bin/bash
+PYTHON ?= python3
+ENV ?= local
+VENV := .venv
+MLFLOW_VENV := .venv-mlflow
+BIN := $(VENV)/bin
+EMULATOR_PORT ?= 4566
+
+.PHONY: demo setup deploy destroy run-local emulator stop lint test unit bench clean
+
+demo: setup emulator deploy run-local
+
+setup: $(VENV)/.installed $(MLFLOW_VENV)/.installed
+
+$(VENV)/.installed: requirements.txt requirements-test.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet -r requirements-test.txt
+	touch $@
+
+# The MLflow server's own virtualenv: the same pins as the container image.
+$(MLFLOW_VENV)/.installed: docker/requirements.txt
+	$(PYTHON) -m venv $(MLFLOW_VENV)
+	$(MLFLOW_VENV)/bin/pip install --quiet -r docker/requirements.txt
+	touch $@
+
+emulator: $(VENV)/.installed
+	$(BIN)/python tools/emulator.py start --port $(EMULATOR_PORT) --environment local
+
+stop:
+	$(BIN)/python tools/emulator.py stop --port $(EMULATOR_PORT)
+
+deploy: $(VENV)/.installed
+	$(BIN)/ansible-playbook playbooks/deploy.yml -i inventories/$(ENV)
+
+destroy: $(VENV)/.installed
+	$(BIN)/ansible-playbook playbooks/destroy.yml -i inventories/$(ENV)
+
+run-local: setup
+	$(BIN)/python tools/run_local.py --endpoint-url http://127.0.0.1:$(EMULATOR_PORT) --family $(ENV)-mlflow-tracking
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/ansible-lint
+
+test: setup lint
+	tools/test-deps.sh
+	$(BIN)/pytest
+
+unit: $(VENV)/.installed
+	$(BIN)/pytest tests/unit
+
+bench: setup
+	$(BIN)/python tests/benchmarks/bench_memory.py
+
+clean: stop
+	rm -rf $(VENV) $(MLFLOW_VENV) .emulator outputs

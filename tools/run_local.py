@@ -1,0 +1,375 @@
+#!/usr/bin/env python3
+"""Run the deployed MLflow task on this machine, from its task definition in the emulator.
+
+    python tools/run_local.py [--family local-mlflow-tracking] [--port 5000]
+                              [--endpoint-url http://127.0.0.1:4566] [--print-env] [--docker]
+
+Reads the latest task definition of the family, takes the `mlflow` container's command,
+environment and secrets (resolved from the emulator's Secrets Manager, including the
+`arn:...:secret:name-AbCdEf:jsonkey::` form, and SSM Parameter Store), and runs the image's
+entrypoint (docker/entrypoint.py) in .venv-mlflow with exactly that environment plus what a
+local run needs:
+
+- MLFLOW_S3_ENDPOINT_URL and AWS credentials for the emulator (artifacts go to its S3);
+- MLFLOW_HOST=127.0.0.1, MLFLOW_PORT=<port>, and 127.0.0.1:<port>, localhost:<port> added
+  to MLFLOW_ALLOWED_HOSTS;
+- MLFLOW_DATA_DIR=.emulator/mlflow-data when the backend is the container's SQLite file;
+- TMPDIR=a private directory removed at exit (the auth config file is written there).
+
+The server runs in the foreground; Ctrl-C stops it. `--docker` runs the real image instead
+when a Docker engine answers. Secret values are never printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+ENTRYPOINT = ROOT / "docker" / "entrypoint.py"
+DEFAULT_PYTHON = ROOT / ".venv-mlflow" / "bin" / "python"
+DEFAULT_DATA_DIR = ROOT / ".emulator" / "mlflow-data"
+CONTAINER_DATA_DIR = "/mlflow/data"
+EMULATOR_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+# Variables of the caller's environment a local process needs; nothing else is inherited.
+PASS_THROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TERM", "USER")
+
+
+class RunLocalError(Exception):
+    pass
+
+
+@dataclass
+class TaskEnvironment:
+    """The container's environment, with where each variable came from (for --print-env)."""
+
+    values: dict[str, str] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)
+    command: list[str] = field(default_factory=list)
+    image: str = ""
+    secret_names: set[str] = field(default_factory=set)
+
+    def set(self, name: str, value: str, source: str) -> None:
+        self.values[name] = value
+        self.sources[name] = source
+
+
+def parse_secret_reference(value_from: str) -> dict:
+    """Split an ECS `valueFrom` into what the emulator's API needs.
+
+    Secrets Manager: arn:aws:secretsmanager:<region>:<account>:secret:<name-AbCdEf>
+    [:<json-key>:<version-stage>:<version-id>]. Anything else is an SSM parameter (ARN or name).
+    """
+    parts = value_from.split(":")
+    if len(parts) >= 7 and parts[2] == "secretsmanager" and parts[5] == "secret":
+        extra = parts[7:] + ["", "", ""]
+        return {
+            "service": "secretsmanager",
+            "secret_id": ":".join(parts[:7]),
+            "json_key": extra[0] or None,
+            "version_stage": extra[1] or None,
+            "version_id": extra[2] or None,
+        }
+    if len(parts) >= 6 and parts[2] == "ssm":
+        name = parts[5].split("/", 1)[1] if "/" in parts[5] else parts[5]
+        return {"service": "ssm", "name": name if name.startswith("/") else "/" + name}
+    return {"service": "ssm", "name": value_from}
+
+
+def resolve_secret(clients, value_from: str) -> str:
+    ref = parse_secret_reference(value_from)
+    if ref["service"] == "secretsmanager":
+        kwargs = {"SecretId": ref["secret_id"]}
+        if ref["version_stage"]:
+            kwargs["VersionStage"] = ref["version_stage"]
+        if ref["version_id"]:
+            kwargs["VersionId"] = ref["version_id"]
+        secret = clients("secretsmanager").get_secret_value(**kwargs)
+        text = secret.get("SecretString")
+        if text is None:
+            raise RunLocalError(f"{ref['secret_id']} holds binary data, not a string")
+        if ref["json_key"] is None:
+            return text
+        try:
+            document = json.loads(text)
+        except ValueError:
+            raise RunLocalError(
+                f"{ref['secret_id']} is not JSON, but the task asks for its key {ref['json_key']!r}"
+            ) from None
+        if ref["json_key"] not in document:
+            raise RunLocalError(f"{ref['secret_id']} has no JSON key {ref['json_key']!r}")
+        return str(document[ref["json_key"]])
+    try:
+        answer = clients("ssm").get_parameter(Name=ref["name"], WithDecryption=True)
+    except Exception as err:  # noqa: BLE001 - boto3 error types come from the client
+        if ref["name"].startswith("/") and "ParameterNotFound" in str(err):
+            answer = clients("ssm").get_parameter(Name=ref["name"][1:], WithDecryption=True)
+        else:
+            raise
+    return answer["Parameter"]["Value"]
+
+
+def read_task(clients, family: str, container: str) -> TaskEnvironment:
+    ecs = clients("ecs")
+    try:
+        taskdef = ecs.describe_task_definition(taskDefinition=family)["taskDefinition"]
+    except Exception as err:  # noqa: BLE001
+        raise RunLocalError(
+            f"no task definition {family!r} in the emulator ({err}); deploy first "
+            "(ansible-playbook playbooks/deploy.yml) or pass --family"
+        ) from None
+    containers = taskdef.get("containerDefinitions", [])
+    chosen = [c for c in containers if c["name"] == container]
+    if not chosen:
+        names = ", ".join(c["name"] for c in containers) or "none"
+        raise RunLocalError(f"{family} has no container {container!r} (containers: {names})")
+    spec = chosen[0]
+    task = TaskEnvironment(command=list(spec.get("command") or ["serve"]), image=spec["image"])
+    for item in spec.get("environment", []):
+        task.set(item["name"], item["value"], "environment")
+    for item in spec.get("secrets", []):
+        service = parse_secret_reference(item["valueFrom"])["service"]
+        try:
+            value = resolve_secret(clients, item["valueFrom"])
+        except RunLocalError:
+            raise
+        except Exception as err:  # noqa: BLE001
+            raise RunLocalError(f"cannot resolve secret {item['name']}: {err}") from None
+        label = "Secrets Manager" if service == "secretsmanager" else "SSM Parameter Store"
+        task.set(item["name"], value, f"secret from {label}")
+        task.secret_names.add(item["name"])
+    return task
+
+
+def localize(task: TaskEnvironment, args) -> None:
+    """Adjust the container environment for a run on this machine (emulator, local ports)."""
+    env = task.values
+    task.set("MLFLOW_S3_ENDPOINT_URL", args.endpoint_url, "local: the emulator's S3")
+    for name, value in EMULATOR_CREDENTIALS.items():
+        task.set(name, value, "local: emulator credentials")
+    task.set("AWS_DEFAULT_REGION", args.region, "local")
+    task.set("MLFLOW_HOST", args.host, "local")
+    task.set("MLFLOW_PORT", str(args.port), "local")
+    hosts = [h for h in (env.get("MLFLOW_ALLOWED_HOSTS") or "").split(",") if h]
+    for extra in (f"127.0.0.1:{args.port}", f"localhost:{args.port}"):
+        if extra not in hosts:
+            hosts.append(extra)
+    task.set("MLFLOW_ALLOWED_HOSTS", ",".join(hosts), "environment + local hosts")
+
+    uri = env.get("MLFLOW_BACKEND_STORE_URI", "")
+    uses_postgres = bool(env.get("MLFLOW_DB_HOST")) or uri.startswith("postgresql")
+    data_dir = str(Path(args.data_dir).resolve())
+    if uses_postgres:
+        if not args.local_db:
+            raise RunLocalError(
+                "the task uses a PostgreSQL backend, which the emulator does not run; pass "
+                "--local-db to use a local SQLite file instead"
+            )
+        for name in [n for n in env if n.startswith("MLFLOW_DB_")]:
+            del env[name]
+            task.sources.pop(name, None)
+        env.pop("MLFLOW_BACKEND_STORE_URI", None)
+        task.sources.pop("MLFLOW_BACKEND_STORE_URI", None)
+        auth_uri = env.get("MLFLOW_AUTH_DATABASE_URI", "")
+        if auth_uri.startswith("postgresql"):
+            del env["MLFLOW_AUTH_DATABASE_URI"]
+            task.sources.pop("MLFLOW_AUTH_DATABASE_URI", None)
+        task.set("MLFLOW_DATA_DIR", data_dir, "local: --local-db")
+    elif not uri:
+        task.set("MLFLOW_DATA_DIR", data_dir, "local: container default SQLite")
+    elif uri.startswith(f"sqlite:///{CONTAINER_DATA_DIR}/"):
+        local_uri = f"sqlite:///{data_dir}/" + uri[len(f"sqlite:///{CONTAINER_DATA_DIR}/") :]
+        task.set("MLFLOW_BACKEND_STORE_URI", local_uri, "local: container SQLite path")
+        task.set("MLFLOW_DATA_DIR", data_dir, "local")
+    dest = env.get("MLFLOW_ARTIFACTS_DESTINATION", "")
+    if dest.startswith(CONTAINER_DATA_DIR + "/"):
+        local_dest = data_dir + dest[len(CONTAINER_DATA_DIR) :]
+        task.set("MLFLOW_ARTIFACTS_DESTINATION", local_dest, "local: container path")
+
+
+def print_env(task: TaskEnvironment) -> None:
+    print(f"# image {task.image}; command {' '.join(task.command)}")
+    for name in sorted(task.values):
+        print(f"{name}\t({task.sources.get(name, 'environment')})")
+
+
+def make_clients(endpoint_url: str, region: str):
+    import boto3
+
+    cache: dict = {}
+
+    def get(service: str):
+        if service not in cache:
+            cache[service] = boto3.client(
+                service,
+                endpoint_url=endpoint_url,
+                region_name=region,
+                aws_access_key_id=EMULATOR_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                aws_secret_access_key=EMULATOR_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+            )
+        return cache[service]
+
+    return get
+
+
+def _run_foreground(cmd: list[str], env: dict, cwd: Path) -> int:
+    """Run cmd in its own session; SIGINT (Ctrl-C), SIGTERM and SIGHUP are forwarded once."""
+    proc = subprocess.Popen(cmd, env=env, cwd=cwd, start_new_session=True)
+
+    def forward(signum, _frame):
+        if proc.poll() is None:
+            proc.send_signal(signum)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    signal.signal(signal.SIGHUP, forward)
+    while True:
+        try:
+            return proc.wait()
+        except KeyboardInterrupt:  # pragma: no cover - handled by the forwarder
+            continue
+
+
+def run_venv(task: TaskEnvironment, args, runtime_dir: Path) -> int:
+    python = Path(args.python)
+    if not python.exists():
+        raise RunLocalError(
+            f"{python} does not exist: create the MLflow virtualenv with tools/mlflow_venv.sh"
+        )
+    env = {name: os.environ[name] for name in PASS_THROUGH if name in os.environ}
+    env.update(task.values)
+    env["TMPDIR"] = str(runtime_dir)
+    cmd = [str(python), str(ENTRYPOINT), *task.command]
+    print(
+        f"run_local: {args.family} -> http://127.0.0.1:{args.port} "
+        f"(entrypoint in {python.parent.parent.name}; Ctrl-C stops)",
+        file=sys.stderr,
+        flush=True,
+    )
+    return _run_foreground(cmd, env, ROOT)
+
+
+def docker_available() -> bool:
+    if shutil.which("docker") is None:
+        return False
+    try:
+        proc = subprocess.run(
+            ["docker", "info", "--format", "{{.ServerVersion}}"],
+            capture_output=True,
+            timeout=20,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return proc.returncode == 0
+
+
+def run_docker(task: TaskEnvironment, args, runtime_dir: Path) -> int:
+    if not docker_available():
+        raise RunLocalError(
+            "--docker: no Docker engine answers (`docker info` failed); run without --docker "
+            "to use the local virtualenv, or start a Docker engine"
+        )
+    image = args.image or task.image
+    env = dict(task.values)
+    # Inside the container the emulator is the host, and the server listens on all interfaces.
+    env["MLFLOW_S3_ENDPOINT_URL"] = args.endpoint_url.replace(
+        "127.0.0.1", "host.docker.internal"
+    ).replace("localhost", "host.docker.internal")
+    env["MLFLOW_HOST"] = "0.0.0.0"
+    env["MLFLOW_PORT"] = "5000"
+    volume = []
+    if env.get("MLFLOW_DATA_DIR"):
+        host_dir = env["MLFLOW_DATA_DIR"]
+        Path(host_dir).mkdir(parents=True, exist_ok=True)
+        volume = ["-v", f"{host_dir}:{CONTAINER_DATA_DIR}"]
+        env["MLFLOW_DATA_DIR"] = CONTAINER_DATA_DIR
+        for name in ("MLFLOW_BACKEND_STORE_URI", "MLFLOW_ARTIFACTS_DESTINATION"):
+            if env.get(name):
+                env[name] = env[name].replace(host_dir, CONTAINER_DATA_DIR)
+    # Secrets go through a private env file, never the docker command line.
+    env_file = runtime_dir / "container.env"
+    fd = os.open(env_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        for name, value in env.items():
+            if "\n" in value:
+                raise RunLocalError(f"{name} has a line break; docker --env-file cannot pass it")
+            handle.write(f"{name}={value}\n")
+    cmd = [
+        "docker",
+        "run",
+        "--rm",
+        "--init",
+        "--name",
+        f"mlflow-local-{args.port}",
+        "--add-host",
+        "host.docker.internal:host-gateway",
+        "-p",
+        f"127.0.0.1:{args.port}:5000",
+        "--env-file",
+        str(env_file),
+        *volume,
+        image,
+        *task.command,
+    ]
+    print(f"run_local: docker run {image} -> http://127.0.0.1:{args.port}", file=sys.stderr)
+    return _run_foreground(cmd, dict(os.environ), ROOT)
+
+
+def parse_args(argv: list[str] | None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--family", default="local-mlflow-tracking")
+    parser.add_argument("--container", default="mlflow")
+    parser.add_argument("--endpoint-url", default="http://127.0.0.1:4566")
+    parser.add_argument("--region", default=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))
+    parser.add_argument("--port", type=int, default=5000)
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    parser.add_argument("--data-dir", default=str(DEFAULT_DATA_DIR))
+    parser.add_argument("--python", default=str(DEFAULT_PYTHON))
+    parser.add_argument(
+        "--local-db",
+        action="store_true",
+        help="replace a PostgreSQL backend with a local SQLite file under --data-dir",
+    )
+    parser.add_argument(
+        "--print-env",
+        action="store_true",
+        help="print the variable names (and where each comes from), not values, and exit",
+    )
+    parser.add_argument("--docker", action="store_true", help="run the real image instead")
+    parser.add_argument("--image", help="with --docker: image to run (default: the task's)")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        clients = make_clients(args.endpoint_url, args.region)
+        task = read_task(clients, args.family, args.container)
+        localize(task, args)
+        if args.print_env:
+            print_env(task)
+            return 0
+        runtime_dir = Path(tempfile.mkdtemp(prefix="mlflow-local-"))
+        try:
+            return (
+                run_docker(task, args, runtime_dir)
+                if args.docker
+                else run_venv(task, args, runtime_dir)
+            )
+        finally:
+            shutil.rmtree(runtime_dir, ignore_errors=True)
+    except RunLocalError as err:
+        print(f"run_local: {err}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
