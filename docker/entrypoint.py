@@ -51,6 +51,9 @@ MIN_ADMIN_PASSWORD_LENGTH = 12  # MLflow's own password policy (mlflow.utils.val
 MIN_SECRET_KEY_LENGTH = 16
 # Session-level PostgreSQL advisory lock taken around schema migrations ("mlflow" in ASCII).
 MIGRATION_LOCK_KEY = 0x6D6C666C6F77
+# SQLAlchemy 2.1 maps a bare postgresql:// to psycopg 3; the image ships psycopg2 (binary wheels).
+PG_SCHEME = "postgresql+psycopg2"
+HASH_CONCURRENCY_VAR = "_MLFLOW_ENTRYPOINT_MAX_CONCURRENT_CHECKS"
 HOST_PATTERN = re.compile(r"^[A-Za-z0-9*?.\-_\[\]:]+$")
 ORIGIN_PATTERN = re.compile(r"^https?://[A-Za-z0-9*.\-_\[\]:]+$")
 # Variables holding secrets: their values are never printed, and the server does not inherit
@@ -135,6 +138,8 @@ class AuthSettings:
     secret_key: str = field(repr=False)
     database_uri: str = field(repr=False)
     default_permission: str
+    cache_ttl_seconds: int
+    hash_concurrency: int
 
     def ini_text(self) -> str:
         # MLflow reads the file with configparser's default interpolation: escape '%' as '%%'
@@ -146,6 +151,9 @@ class AuthSettings:
             "admin_username": self.admin_username,
             "admin_password": self.admin_password,
             "authorization_function": "mlflow.server.auth:authenticate_request_basic_auth",
+            # Successful credential checks are cached per process: each check costs a 32 MiB
+            # scrypt computation, which concurrent requests would otherwise multiply.
+            "auth_cache_ttl_seconds": str(self.cache_ttl_seconds),
         }
         config["mlflow"] = {key: value.replace("%", "%%") for key, value in values.items()}
         lines: list[str] = []
@@ -284,6 +292,13 @@ def _check_store_uri(name: str, uri: str) -> str:
     )
 
 
+def _with_driver(uri: str) -> str:
+    """postgresql:// names psycopg (v3) in SQLAlchemy 2.1; the image has psycopg2."""
+    if uri.lower().startswith("postgresql://"):
+        return PG_SCHEME + uri[len("postgresql") :]
+    return uri
+
+
 def _backend(env: dict, redactor: Redactor) -> tuple[str, str]:
     """The backend store URI (with the password) and its kind, from the URI or its parts."""
     uri = _get(env, "MLFLOW_BACKEND_STORE_URI")
@@ -306,7 +321,8 @@ def _backend(env: dict, redactor: Redactor) -> tuple[str, str]:
         )
     if uri:
         redactor.add(uri_password(uri))
-        return uri, _check_store_uri("MLFLOW_BACKEND_STORE_URI", uri)
+        kind = _check_store_uri("MLFLOW_BACKEND_STORE_URI", uri)
+        return _with_driver(uri), kind
     if parts:
         host = _get(env, "MLFLOW_DB_HOST")
         if host is None:
@@ -332,7 +348,7 @@ def _backend(env: dict, redactor: Redactor) -> tuple[str, str]:
             raise ConfigError(f"MLFLOW_DB_SSLMODE must be one of {', '.join(SSL_MODES)}")
         quote = urllib.parse.quote
         uri = (
-            f"postgresql://{quote(user, safe='')}:{quote(password, safe='')}@{host}:{port}/"
+            f"{PG_SCHEME}://{quote(user, safe='')}:{quote(password, safe='')}@{host}:{port}/"
             f"{name}?sslmode={sslmode}"
         )
         return uri, "postgresql"
@@ -408,6 +424,7 @@ def _auth(env: dict, backend_uri: str, backend_kind: str, redactor: Redactor):
     if database_uri:
         redactor.add(uri_password(database_uri))
         _check_store_uri("MLFLOW_AUTH_DATABASE_URI", database_uri)
+        database_uri = _with_driver(database_uri)
     elif backend_kind == "postgresql":
         database_uri = backend_uri  # same database; tables and alembic version table differ
     else:
@@ -417,7 +434,11 @@ def _auth(env: dict, backend_uri: str, backend_kind: str, redactor: Redactor):
         raise ConfigError(
             f"MLFLOW_AUTH_DEFAULT_PERMISSION must be one of {', '.join(AUTH_PERMISSIONS)}"
         )
-    return AuthSettings(username, password, secret_key, database_uri, permission)
+    cache_ttl = _int(env, "MLFLOW_AUTH_CACHE_TTL_SECONDS", 60, 0, 3600)
+    concurrency = _int(env, "MLFLOW_AUTH_MAX_CONCURRENT_CHECKS", 2, 1, 64)
+    return AuthSettings(
+        username, password, secret_key, database_uri, permission, cache_ttl, concurrency
+    )
 
 
 def load_settings(env: dict) -> Settings:
@@ -559,10 +580,14 @@ def build_server(settings: Settings, env: dict, auth_config_path: str | None):
     out["_MLFLOW_SERVER_BOOT_ID"] = uuid.uuid4().hex
     out["_MLFLOW_IN_JOB_EXECUTOR"] = "false"
     out["_MLFLOW_SGI_NAME"] = "uvicorn"
+    app_dir: list[str] = []
     if settings.auth is not None:
         # The entrypoint bootstrapped the admin user before exec, as `mlflow server` does.
         out["_MLFLOW_AUTH_ADMIN_BOOTSTRAPPED"] = "true"
-        app, factory = "mlflow.server.auth:create_app", True
+        out[HASH_CONCURRENCY_VAR] = str(settings.auth.hash_concurrency)
+        # MLflow's basic-auth app (mlflow.server.auth:create_app), through this file's factory.
+        app, factory = f"{Path(__file__).stem}:basic_auth_app", True
+        app_dir = ["--app-dir", str(Path(__file__).resolve().parent)]
     else:
         app, factory = "mlflow.server.fastapi_app:app", False
     opts = list(settings.uvicorn_opts)
@@ -580,6 +605,7 @@ def build_server(settings: Settings, env: dict, auth_config_path: str | None):
         str(settings.port),
         "--workers",
         str(settings.workers),
+        *app_dir,
         *(["--factory"] if factory else []),
         app,
     ]
@@ -616,6 +642,31 @@ def describe(settings: Settings, cmd: list[str], server_env: dict, base_env: dic
     lines.append("# command")
     lines.append(shlex.join(cmd))
     return settings.redactor("\n".join(lines))
+
+
+def basic_auth_app():
+    """uvicorn factory: MLflow's basic-auth app with a bound on concurrent password checks.
+
+    Every uncached password check is a scrypt computation that allocates 32 MiB (werkzeug's
+    scrypt:32768:8:1); eight clients authenticating at once add 256 MiB to a 512 MiB task, and
+    a burst of wrong passwords could push it over. At most MLFLOW_AUTH_MAX_CONCURRENT_CHECKS
+    checks run at a time (the task's CPU share is the bottleneck for them anyway); the rest
+    wait their turn. Everything else is MLflow's own create_app.
+    """
+    import threading
+
+    from mlflow.server import auth
+    from mlflow.server.auth.sqlalchemy_store import SqlAlchemyStore
+
+    checks = threading.BoundedSemaphore(int(os.environ.get(HASH_CONCURRENCY_VAR, "2")))
+    authenticate_user = SqlAlchemyStore.authenticate_user
+
+    def bounded_authenticate_user(self, username, password, *, use_primary=False):
+        with checks:
+            return authenticate_user(self, username, password, use_primary=use_primary)
+
+    SqlAlchemyStore.authenticate_user = bounded_authenticate_user
+    return auth.create_app()
 
 
 # --------------------------------------------------------------------------- preparation

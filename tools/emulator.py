@@ -60,10 +60,25 @@ def start_server(port: int, timeout: float = 60.0) -> str:
     if is_up(port):
         return "reused"
     STATE_DIR.mkdir(exist_ok=True)
-    env = dict(os.environ, **EMULATOR_ENV, MOTO_IAM_LOAD_MANAGED_POLICIES="true")
+    env = dict(
+        os.environ,
+        **EMULATOR_ENV,
+        # AWS managed policies (AmazonECSTaskExecutionRolePolicy) exist only when loaded.
+        MOTO_IAM_LOAD_MANAGED_POLICIES="true",
+        # A new ECS service reports this many running tasks (moto's default is 0, so a
+        # one-task service would never become stable); updates report the desired count.
+        MOTO_ECS_SERVICE_RUNNING=os.environ.get("MOTO_ECS_SERVICE_RUNNING", "1"),
+    )
     log = open(STATE_DIR / f"moto-{port}.log", "ab")  # noqa: SIM115 - handed to the child
     proc = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        [
+            sys.executable,
+            str(Path(__file__).with_name("moto_server.py")),
+            "-H",
+            "127.0.0.1",
+            "-p",
+            str(port),
+        ],
         stdout=log,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,

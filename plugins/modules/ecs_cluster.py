@@ -8,7 +8,7 @@ DOCUMENTATION = r"""
 ---
 module: ecs_cluster
 version_added: 0.1.0
-short_description: Create, update or delete an Amazon ECS cluster with its capacity providers, settings and tags
+short_description: Manage an Amazon ECS cluster, its capacity providers, settings and tags
 description:
   - Creates an Amazon ECS cluster, or brings an existing one to the requested capacity providers,
     default capacity provider strategy, Container Insights setting and tags; or deletes it.
@@ -152,7 +152,7 @@ cluster:
       sample: {"Environment": "production"}
 """
 
-try:
+try:  # noqa: SIM105 - the usual guard of AWS modules
     import botocore
 except ImportError:
     pass  # Handled by AnsibleAWSModule
@@ -161,12 +161,9 @@ from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import (
     ansible_dict_to_boto3_tag_list,
-)
-from ansible_collections.amazon.aws.plugins.module_utils.tagging import (
     boto3_tag_list_to_ansible_dict,
+    compare_aws_tags,
 )
-from ansible_collections.amazon.aws.plugins.module_utils.tagging import compare_aws_tags
-
 from ansible_collections.mlops.mlflow_ecs.plugins.module_utils.modules import MlflowEcsAWSModule
 
 
@@ -281,7 +278,9 @@ def validate_params(params):
     strategy = params.get("default_capacity_provider_strategy") or []
     providers = params.get("capacity_providers")
     if providers is not None:
-        missing = [s["capacity_provider"] for s in strategy if s["capacity_provider"] not in providers]
+        missing = [
+            s["capacity_provider"] for s in strategy if s["capacity_provider"] not in providers
+        ]
         if missing:
             raise EcsClusterError(
                 "default_capacity_provider_strategy names capacity providers that are not in"
@@ -312,7 +311,9 @@ def desired_view(params, existing_view):
     if params.get("container_insights"):
         after["container_insights"] = params["container_insights"]
     if params.get("tags") is not None:
-        add, remove = compare_aws_tags(after["tags"], params["tags"], params.get("purge_tags", True))
+        add, remove = compare_aws_tags(
+            after["tags"], params["tags"], params.get("purge_tags", True)
+        )
         after["tags"].update(add)
         for key in remove:
             after["tags"].pop(key, None)
@@ -341,16 +342,23 @@ def ensure_present(client, params, check_mode):
                 params["default_capacity_provider_strategy"]
             )
         if params.get("container_insights"):
-            request["settings"] = [{"name": "containerInsights", "value": params["container_insights"]}]
+            request["settings"] = [
+                {"name": "containerInsights", "value": params["container_insights"]}
+            ]
         if params.get("tags"):
             request["tags"] = ansible_dict_to_boto3_tag_list(params["tags"], "key", "value")
         create_cluster(client, **request)
-        return {"changed": True, "cluster": cluster_view(describe_cluster(client, name)), "diff": diff}
+        return {
+            "changed": True,
+            "cluster": cluster_view(describe_cluster(client, name)),
+            "diff": diff,
+        }
 
     changed = False
     capacity_changed = (
         after["capacity_providers"] != before["capacity_providers"]
-        or after["default_capacity_provider_strategy"] != before["default_capacity_provider_strategy"]
+        or after["default_capacity_provider_strategy"]
+        != before["default_capacity_provider_strategy"]
     )
     if capacity_changed:
         changed = True
@@ -360,7 +368,11 @@ def ensure_present(client, params, check_mode):
                 name,
                 after["capacity_providers"],
                 [
-                    {"capacityProvider": s["capacity_provider"], "weight": s["weight"], "base": s["base"]}
+                    {
+                        "capacityProvider": s["capacity_provider"],
+                        "weight": s["weight"],
+                        "base": s["base"],
+                    }
                     for s in after["default_capacity_provider_strategy"]
                 ],
             )
@@ -369,7 +381,9 @@ def ensure_present(client, params, check_mode):
         if not check_mode:
             update_settings(client, name, after["container_insights"])
     if params.get("tags") is not None:
-        add, remove = compare_aws_tags(before["tags"], params["tags"], params.get("purge_tags", True))
+        add, remove = compare_aws_tags(
+            before["tags"], params["tags"], params.get("purge_tags", True)
+        )
         if add or remove:
             changed = True
             if not check_mode:
@@ -399,7 +413,7 @@ def ensure_absent(client, params, check_mode):
             raise EcsClusterError(
                 f"ECS cluster {name} still has services or tasks and cannot be deleted; delete"
                 f" its services first ({e.response['Error'].get('Message', '')})"
-            )
+            ) from e
     return {"changed": True, "cluster": {}, "diff": diff}
 
 

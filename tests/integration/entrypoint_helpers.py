@@ -7,6 +7,7 @@ to start a real MLflow server from the same entrypoint the container runs.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import signal
@@ -142,7 +143,8 @@ class ServerProcess:
 
     @property
     def log(self) -> str:
-        self._log.flush()
+        if not self._log.closed:
+            self._log.flush()
         return self.log_path.read_text(errors="replace")
 
     def wait_healthy(self, timeout: float = STARTUP_TIMEOUT) -> float:
@@ -172,10 +174,8 @@ class ServerProcess:
                 rc = None
         elapsed = time.monotonic() - start
         for pid in session_members(self.proc.pid):
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(timeout=10)
@@ -187,7 +187,7 @@ def mlflow_client_script(workdir: Path) -> Path:
     """A script that logs a run with the real MLflow client, forcing one Host header."""
     script = workdir / "client.py"
     script.write_text(
-        '''
+        """
 import json, os, sys, tempfile
 
 import requests.adapters
@@ -226,7 +226,7 @@ print(json.dumps({
     "metrics": got.data.metrics,
     "artifacts": [f.path for f in client.list_artifacts(run.info.run_id)],
 }))
-'''
+"""
     )
     return script
 

@@ -86,9 +86,7 @@ class RecordingProxy:
         """JSON bodies of the recorded requests of one operation, in the order sent."""
         with self._lock:
             return [
-                r.json()
-                for r in self.requests
-                if r.service == service and r.operation == operation
+                r.json() for r in self.requests if r.service == service and r.operation == operation
             ]
 
     def operations(self, service: str | None = None) -> list[str]:
@@ -129,9 +127,7 @@ class RecordingProxy:
             def _forward(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
-                headers = {
-                    k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP
-                }
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
                 upstream = urllib.request.Request(
                     proxy.upstream + self.path,
                     data=body if body or self.command in ("POST", "PUT", "PATCH") else None,

@@ -8,6 +8,7 @@ artifact destination. Requests go through the Host header an ALB forwards.
 from __future__ import annotations
 
 import shutil
+import signal
 import subprocess
 import time
 import urllib.parse
@@ -93,8 +94,8 @@ def test_one_process_serves(alb_server):
     """One worker: uvicorn serves from the exec'd entrypoint process itself (no CLI parent)."""
     members = session_members(alb_server.proc.pid)
     assert members == [alb_server.proc.pid]
-    cmdline = open(f"/proc/{alb_server.proc.pid}/cmdline", "rb").read().split(b"\0")
-    assert b"uvicorn" in cmdline
+    with open(f"/proc/{alb_server.proc.pid}/cmdline", "rb") as handle:
+        assert b"uvicorn" in handle.read().split(b"\0")
 
 
 def test_mlflow_client_logs_through_alb_host(alb_server, emulator, artifact_bucket, tmp_path):
@@ -142,9 +143,12 @@ def test_sigterm_stops_within_ecs_stop_timeout(tmp_path, servers, workers):
     server = servers(env, tmp_path)
     server.wait_healthy()
     if workers == 2:
-        assert len(session_members(server.proc.pid)) == 3  # uvicorn supervisor + 2 workers
+        # uvicorn's supervisor, 2 workers (and multiprocessing's small resource tracker)
+        assert len(session_members(server.proc.pid)) >= 3
     rc, elapsed = server.stop(timeout=ECS_STOP_TIMEOUT)
-    assert rc == 0, server.log[-3000:]
+    # uvicorn shuts down gracefully, then re-raises SIGTERM: exit status 143 (-15 here).
+    assert rc in (0, -signal.SIGTERM), server.log[-3000:]
+    assert "Application shutdown complete" in server.log
     assert elapsed < ECS_STOP_TIMEOUT
     assert session_members(server.proc.pid) == [], "processes left behind after SIGTERM"
 
@@ -267,9 +271,12 @@ def test_print_command_never_shows_secrets(tmp_path):
     for secret in (db_password, ADMIN_PASSWORD, SECRET_KEY):
         for form in _forms(secret):
             assert form not in out
-    assert "postgresql://mlflow:***@mlflow-db.abc.us-east-1.rds.amazonaws.com:5432/mlflow" in out
+    assert (
+        "postgresql+psycopg2://mlflow:***@mlflow-db.abc.us-east-1.rds.amazonaws.com:5432/mlflow"
+        in out
+    )
     assert "sslmode=require" in out
-    assert "--factory mlflow.server.auth:create_app" in out
+    assert "--factory entrypoint:basic_auth_app" in out
     assert "unset MLFLOW_DB_PASSWORD" in out  # the server process does not inherit it
 
     uri_password = "uri-secret-9876"
@@ -281,7 +288,7 @@ def test_print_command_never_shows_secrets(tmp_path):
     proc = run_entrypoint(env, "print-command")
     assert proc.returncode == 0, proc.stderr
     assert uri_password not in proc.stdout + proc.stderr
-    assert "postgresql://mlflow:***@db:5432/mlflow" in proc.stdout
+    assert "postgresql+psycopg2://mlflow:***@db:5432/mlflow" in proc.stdout
 
 
 def test_print_command_shows_the_contract(tmp_path, emulator, artifact_bucket):
@@ -344,8 +351,7 @@ def test_auth_basic_and_admin_password_rotation(tmp_path, servers):
     assert http(url, host=ALB_HOST, auth=("admin", ADMIN_PASSWORD)).status == 200
     assert http(server.base_url + "/", host=ALB_HOST).status == 401  # the UI too
     assert (tmp_path / "data" / "basic_auth.db").exists()  # next to the backend store
-    rc, _ = server.stop()
-    assert rc == 0
+    assert server.stop()[0] in (0, -signal.SIGTERM)
     assert ADMIN_PASSWORD not in server.log
     assert SECRET_KEY not in server.log
 
@@ -408,11 +414,9 @@ def postgres(tmp_path_factory):
     if started.returncode != 0:
         pytest.skip(f"PostgreSQL did not start: {started.stderr}")
     password = "pg p@ss:w/rd%#?&="
-    sql = (
-        "CREATE ROLE mlflow LOGIN PASSWORD 'pg p@ss:w/rd%#?&=';"
-        "CREATE DATABASE mlflow OWNER mlflow;"
-    )
-    run("psql", "-h", base, "-p", str(port), "-U", "postgres", "-v", "ON_ERROR_STOP=1", "-c", sql)
+    psql = ["psql", "-h", base, "-p", str(port), "-U", "postgres", "-v", "ON_ERROR_STOP=1"]
+    run(*psql, "-c", f"CREATE ROLE mlflow LOGIN PASSWORD '{password}'")
+    run(*psql, "-c", "CREATE DATABASE mlflow OWNER mlflow")
     yield {"port": port, "password": password}
     run(pg_ctl, "-D", datadir, "-m", "fast", "stop", check=False)
     shutil.rmtree(base, ignore_errors=True)
@@ -476,14 +480,15 @@ def test_postgres_serves_with_auth_and_keeps_data_across_restarts(
         payload={"name": "survives-restarts"},
     )
     assert created.status == 200, created.body
-    assert server.stop()[0] == 0
+    assert server.stop()[0] in (0, -signal.SIGTERM)
     assert postgres["password"] not in server.log
 
     server = servers(env, tmp_path)
     server.wait_healthy()
     assert "tracking schema is current" in server.log
     got = http(
-        server.base_url + "/api/2.0/mlflow/experiments/get-by-name?experiment_name=survives-restarts",
+        f"{server.base_url}/api/2.0/mlflow/experiments/get-by-name"
+        "?experiment_name=survives-restarts",
         host=ALB_HOST,
         auth=admin,
     )

@@ -1,0 +1,50 @@
+"""Run moto's server with AWS behaviours that moto 5.2 lacks, so the emulator answers as AWS does.
+
+Started by tools/emulator.py; each patch makes moto closer to AWS, never more lenient:
+- an application load balancer reports AWS's default attributes (idle timeout 60 s, HTTP/2 on,
+  ...) even when none was set, as DescribeLoadBalancerAttributes does on AWS;
+- an OIDC authenticate action never returns its client secret, as on AWS.
+"""
+
+import sys
+
+from moto.elbv2 import models
+
+AWS_ALB_DEFAULT_ATTRIBUTES = {
+    "idle_timeout.timeout_seconds": "60",
+    "routing.http2.enabled": "true",
+    "routing.http.desync_mitigation_mode": "defensive",
+    "routing.http.drop_invalid_header_fields.enabled": "false",
+    "routing.http.x_amzn_tls_version_and_cipher_suite.enabled": "false",
+    "routing.http.xff_client_port.enabled": "false",
+    "waf.fail_open.enabled": "false",
+    "access_logs.s3.enabled": "false",
+}
+SECRET_OIDC_KEYS = ("ClientSecret", "UseExistingClientSecret")
+
+_load_balancer_init = models.FakeLoadBalancer.__init__
+_action_init = models.FakeAction.__init__
+
+
+def load_balancer_init(self, *args, **kwargs):
+    _load_balancer_init(self, *args, **kwargs)
+    if self.type == "application":
+        for key, value in AWS_ALB_DEFAULT_ATTRIBUTES.items():
+            self.attrs.setdefault(key, value)
+
+
+def action_init(self, data):
+    config = data.get("AuthenticateOidcConfig")
+    if config:
+        kept = {k: v for k, v in config.items() if k not in SECRET_OIDC_KEYS}
+        data = {**data, "AuthenticateOidcConfig": kept}
+    _action_init(self, data)
+
+
+models.FakeLoadBalancer.__init__ = load_balancer_init
+models.FakeAction.__init__ = action_init
+
+if __name__ == "__main__":
+    from moto.server import main
+
+    sys.exit(main())
