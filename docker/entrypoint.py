@@ -267,6 +267,11 @@ def _check_store_uri(name: str, uri: str) -> str:
                 f"{name} must name a SQLite file (sqlite:////absolute/path.db); an in-memory "
                 f"database loses every run at restart: {uri!r}"
             )
+        if not os.path.isabs(_sqlite_path(uri)):
+            raise ConfigError(
+                f"{name} must name a SQLite file by absolute path (four slashes: "
+                f"sqlite:////mlflow/data/mlflow.db), got {uri!r}"
+            )
         return "sqlite"
     if base == "postgres":
         raise ConfigError(f"{name} must start with postgresql://, not postgres://")

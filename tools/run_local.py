@@ -233,9 +233,10 @@ def _run_foreground(cmd: list[str], env: dict, cwd: Path) -> int:
     signal.signal(signal.SIGHUP, forward)
     while True:
         try:
-            return proc.wait()
+            rc = proc.wait()
         except KeyboardInterrupt:  # pragma: no cover - handled by the forwarder
             continue
+        return 128 - rc if rc < 0 else rc  # killed by a signal: the shell's 128 + signal
 
 
 def run_venv(task: TaskEnvironment, args, runtime_dir: Path) -> int:

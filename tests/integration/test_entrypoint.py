@@ -181,6 +181,7 @@ MALFORMED = [
     ({"MLFLOW_BACKEND_STORE_URI": "mysql://u:p@h/db"}, "MLFLOW_BACKEND_STORE_URI"),
     ({"MLFLOW_BACKEND_STORE_URI": "postgres://u:p@h/db"}, "MLFLOW_BACKEND_STORE_URI"),
     ({"MLFLOW_BACKEND_STORE_URI": "sqlite://"}, "MLFLOW_BACKEND_STORE_URI"),
+    ({"MLFLOW_BACKEND_STORE_URI": "sqlite:///mlflow.db"}, "MLFLOW_BACKEND_STORE_URI"),
     (
         {"MLFLOW_BACKEND_STORE_URI": "sqlite:////tmp/x.db", **DB_PARTS},
         "MLFLOW_BACKEND_STORE_URI",
@@ -414,12 +415,14 @@ def postgres(tmp_path_factory):
     if started.returncode != 0:
         pytest.skip(f"PostgreSQL did not start: {started.stderr}")
     password = "pg p@ss:w/rd%#?&="
-    psql = ["psql", "-h", base, "-p", str(port), "-U", "postgres", "-v", "ON_ERROR_STOP=1"]
-    run(*psql, "-c", f"CREATE ROLE mlflow LOGIN PASSWORD '{password}'")
-    run(*psql, "-c", "CREATE DATABASE mlflow OWNER mlflow")
-    yield {"port": port, "password": password}
-    run(pg_ctl, "-D", datadir, "-m", "fast", "stop", check=False)
-    shutil.rmtree(base, ignore_errors=True)
+    try:
+        psql = ["psql", "-h", base, "-p", str(port), "-U", "postgres", "-v", "ON_ERROR_STOP=1"]
+        run(*psql, "-c", f"CREATE ROLE mlflow LOGIN PASSWORD '{password}'")
+        run(*psql, "-c", "CREATE DATABASE mlflow OWNER mlflow")
+        yield {"port": port, "password": password}
+    finally:
+        run(pg_ctl, "-D", datadir, "-m", "fast", "stop", check=False)
+        shutil.rmtree(base, ignore_errors=True)
 
 
 def pg_env(tmp_path, postgres, **extra):
