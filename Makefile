@@ -5,26 +5,24 @@ SHELL := /bin/bash
 PYTHON ?= python3
 ENV ?= local
 VENV := .venv
-MLFLOW_VENV := .venv-mlflow
 BIN := $(VENV)/bin
 EMULATOR_PORT ?= 4566
 
-.PHONY: demo setup deploy destroy run-local emulator stop lint test unit bench clean
+.PHONY: demo setup mlflow-venv deploy destroy run-local admin-password emulator stop lint test unit bench clean
 
 demo: setup emulator deploy run-local
 
-setup: $(VENV)/.installed $(MLFLOW_VENV)/.installed
+setup: $(VENV)/.installed mlflow-venv
 
 $(VENV)/.installed: requirements.txt requirements-test.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet -r requirements-test.txt
 	touch $@
 
-# The MLflow server's own virtualenv: the same pins as the container image.
-$(MLFLOW_VENV)/.installed: docker/requirements.txt
-	$(PYTHON) -m venv $(MLFLOW_VENV)
-	$(MLFLOW_VENV)/bin/pip install --quiet -r docker/requirements.txt
-	touch $@
+# The MLflow server's own virtualenv: the same pins as the container image (does nothing
+# while docker/requirements.txt is unchanged).
+mlflow-venv:
+	tools/mlflow_venv.sh
 
 emulator: $(VENV)/.installed
 	$(BIN)/python tools/emulator.py start --port $(EMULATOR_PORT) --environment local
@@ -40,6 +38,11 @@ destroy: $(VENV)/.installed
 
 run-local: setup
 	$(BIN)/python tools/run_local.py --endpoint-url http://127.0.0.1:$(EMULATOR_PORT) --family $(ENV)-mlflow-tracking
+
+# The MLflow admin password of the local deployment (generated at first deploy, kept in the
+# emulator's Secrets Manager; the deploy never prints it).
+admin-password: $(VENV)/.installed
+	@$(BIN)/python tools/run_local.py --endpoint-url http://127.0.0.1:$(EMULATOR_PORT) --family $(ENV)-mlflow-tracking --admin-password
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
@@ -57,4 +60,4 @@ bench: setup
 	$(BIN)/python tests/benchmarks/bench_memory.py
 
 clean: stop
-	rm -rf $(VENV) $(MLFLOW_VENV) .emulator outputs
+	rm -rf $(VENV) .venv-mlflow .emulator outputs

@@ -159,3 +159,21 @@ def run_playbook(
 @pytest.fixture(scope="session")
 def playbook():
     return run_playbook
+
+
+@pytest.fixture(scope="session")
+def mlflow_venv() -> Path:
+    """The MLflow server's virtualenv (the container's packages), made by `make setup`."""
+    python = Path(os.environ.get("MLFLOW_VENV", ROOT / ".venv-mlflow")) / "bin" / "python"
+    if not python.exists():
+        pytest.fail(f"{python} missing: run tools/mlflow_venv.sh (make test does)")
+    return python
+
+
+@pytest.fixture(scope="session")
+def postgres_binaries() -> Path:
+    """Debian's PostgreSQL server binaries, installed by tools/test-deps.sh."""
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), reverse=True)
+    if not found:
+        pytest.fail("PostgreSQL server binaries missing: run tools/test-deps.sh (make test does)")
+    return found[0].parent

@@ -255,6 +255,14 @@ def run_venv(task: TaskEnvironment, args, runtime_dir: Path) -> int:
         file=sys.stderr,
         flush=True,
     )
+    if task.values.get("MLFLOW_AUTH_ENABLED", "").lower() == "true":
+        user = task.values.get("MLFLOW_AUTH_ADMIN_USERNAME", "admin")
+        print(
+            f"run_local: sign in as {user!r}; `make admin-password` (or this command with "
+            "--admin-password) prints the password kept in the emulator's Secrets Manager",
+            file=sys.stderr,
+            flush=True,
+        )
     return _run_foreground(cmd, env, ROOT)
 
 
@@ -344,6 +352,11 @@ def parse_args(argv: list[str] | None):
         action="store_true",
         help="print the variable names (and where each comes from), not values, and exit",
     )
+    parser.add_argument(
+        "--admin-password",
+        action="store_true",
+        help="print the MLflow admin password the task gets from Secrets Manager, and exit",
+    )
     parser.add_argument("--docker", action="store_true", help="run the real image instead")
     parser.add_argument("--image", help="with --docker: image to run (default: the task's)")
     return parser.parse_args(argv)
@@ -357,6 +370,11 @@ def main(argv: list[str] | None = None) -> int:
         localize(task, args)
         if args.print_env:
             print_env(task)
+            return 0
+        if args.admin_password:
+            if "MLFLOW_AUTH_ADMIN_PASSWORD" not in task.values:
+                raise RunLocalError(f"{args.family} has no MLFLOW_AUTH_ADMIN_PASSWORD secret")
+            print(task.values["MLFLOW_AUTH_ADMIN_PASSWORD"])
             return 0
         runtime_dir = Path(tempfile.mkdtemp(prefix="mlflow-local-"))
         try:

@@ -16,7 +16,7 @@ description:
     example with M(amazon.aws.route53), is left to the caller.
   - The certificate is found by its C(Name) tag (O(name)), so running the module again never
     requests a second one. A certificate with that tag whose domain names differ, or that can no
-    longer be issued (failed, timed out, revoked, expired), is not reused: a new one is
+    longer be issued (failed, timed out, revoked, expired), is not reused; a new one is
     requested and the old one is left alone (O(state=absent) deletes every certificate with the
     tag).
   - With O(wait=true), waits until ACM has issued the certificate, and fails with ACM's reason

@@ -170,12 +170,17 @@ def ecs_role(emu, suffix):
     return role
 
 
-def test_execution_role_trusts_ecs_tasks_with_the_managed_policy(emu, deploy):
+def test_execution_role_trusts_ecs_tasks_with_a_least_privilege_inline_policy(emu, deploy):
+    # No AWS managed policy (AmazonECSTaskExecutionRolePolicy allows Resource "*"): an inline
+    # policy limited to our repository, log group and secrets (tests/integration/test_security.py
+    # checks every statement).
     role = ecs_role(emu, "execution-role")
-    attached = emu.client("iam").list_attached_role_policies(RoleName=role["RoleName"])[
-        "AttachedPolicies"
-    ]
-    assert "AmazonECSTaskExecutionRolePolicy" in [p["PolicyName"] for p in attached]
+    iam = emu.client("iam")
+    assert iam.list_attached_role_policies(RoleName=role["RoleName"])["AttachedPolicies"] == []
+    assert (
+        f"{ENV}-mlflow-ecs-execution-policy"
+        in iam.list_role_policies(RoleName=role["RoleName"])["PolicyNames"]
+    )
 
 
 def test_task_role_trusts_ecs_tasks(emu, deploy):

@@ -27,7 +27,7 @@ pytestmark = pytest.mark.integration
 
 HERE = Path(__file__).resolve().parent
 PLAYBOOK = HERE / "playbooks" / "ecs_role.yml"
-INVENTORY = HERE / "playbooks" / "inventory.yml"
+INVENTORY = HERE / "inventory" / "hosts.yml"
 
 ENV = "production"
 CLUSTER = f"{ENV}-mlflow-cluster"

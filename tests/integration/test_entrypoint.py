@@ -380,14 +380,16 @@ def test_auth_off_by_default(alb_server):
 
 @pytest.fixture(scope="module")
 def postgres(tmp_path_factory):
-    """A throwaway PostgreSQL cluster (Debian's package) on a free port, or skip."""
+    """A throwaway PostgreSQL cluster (Debian's package) on a free port."""
     import os
     import tempfile
 
     initdb = shutil.which("initdb")
     pg_ctl = shutil.which("pg_ctl")
     if not (initdb and pg_ctl and shutil.which("psql")):
-        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl, psql) are not installed")
+        pytest.fail(
+            "PostgreSQL server binaries (initdb, pg_ctl, psql) missing: run tools/test-deps.sh"
+        )
     as_user: list[str] = []
     base = tempfile.mkdtemp(prefix="mlflow-pg-")
     if os.geteuid() == 0:  # postgres refuses to run as root
@@ -413,7 +415,7 @@ def postgres(tmp_path_factory):
         check=False,
     )
     if started.returncode != 0:
-        pytest.skip(f"PostgreSQL did not start: {started.stderr}")
+        pytest.fail(f"PostgreSQL did not start: {started.stderr}")
     password = "pg p@ss:w/rd%#?&="
     try:
         psql = ["psql", "-h", base, "-p", str(port), "-U", "postgres", "-v", "ON_ERROR_STOP=1"]

@@ -40,9 +40,8 @@ pytestmark = [pytest.mark.integration, requires_mlflow_venv]
 
 BUCKET = "persistence-mlflow-artifacts"
 PG_BINDIRS = sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)
-requires_postgres = pytest.mark.skipif(
-    not PG_BINDIRS, reason="PostgreSQL server binaries missing: run tools/test-deps.sh"
-)
+# tools/test-deps.sh (run by make test) installs PostgreSQL: a missing one fails, never skips.
+requires_postgres = pytest.mark.usefixtures("postgres_binaries")
 
 
 # ---------------------------------------------------------------- a throw-away PostgreSQL

@@ -33,7 +33,7 @@ EXECUTION_ROLE = f"{ENV}-mlflow-ecs-execution-role"
 TASK_ROLE = f"{ENV}-mlflow-ecs-task-role"
 ALB = f"{ENV}-mlflow-alb"
 TG = f"{ENV}-mlflow-tg"
-EXECUTION_POLICY_ARN = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
+EXECUTION_POLICY = f"{ENV}-mlflow-ecs-execution-policy"
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 OIDC_SECRET = "oidc-client-secret-never-logged-7f3a"
 
@@ -224,9 +224,10 @@ def test_execution_role_trusts_ecs_tasks_with_the_execution_policy(emu, deployed
             }
         ],
     }
-    attached = iam.list_attached_role_policies(RoleName=EXECUTION_ROLE)["AttachedPolicies"]
-    assert [p["PolicyArn"] for p in attached] == [EXECUTION_POLICY_ARN]
-    assert iam.list_role_policies(RoleName=EXECUTION_ROLE)["PolicyNames"] == []
+    # No managed policy (AmazonECSTaskExecutionRolePolicy allows Resource "*"): the role's own
+    # inline policy (repository, log group, secrets; see test_security.py).
+    assert iam.list_attached_role_policies(RoleName=EXECUTION_ROLE)["AttachedPolicies"] == []
+    assert iam.list_role_policies(RoleName=EXECUTION_ROLE)["PolicyNames"] == [EXECUTION_POLICY]
     assert tags_of(role["Tags"]) == {**TAGS, "Name": EXECUTION_ROLE}
     assert deployed["security_execution_role_arn"] == role["Arn"]
 
@@ -407,14 +408,15 @@ def test_log_group_is_encrypted_with_the_key(emu, https):
 def test_inline_policies_hold_the_given_statements(emu, https):
     iam = emu.client("iam")
     for role, policy, key in [
-        (EXECUTION_ROLE, f"{ENV}-mlflow-ecs-execution-policy", "security_execution_role"),
+        (EXECUTION_ROLE, EXECUTION_POLICY, "security_execution_role"),
         (TASK_ROLE, f"{ENV}-mlflow-ecs-task-policy", "security_task_role"),
     ]:
         assert iam.list_role_policies(RoleName=role)["PolicyNames"] == [policy]
         document = iam.get_role_policy(RoleName=role, PolicyName=policy)["PolicyDocument"]
-        assert document["Statement"] == https["settings"][f"{key}_policy_statements"]
-    attached = iam.list_attached_role_policies(RoleName=EXECUTION_ROLE)["AttachedPolicies"]
-    assert [p["PolicyArn"] for p in attached] == [EXECUTION_POLICY_ARN]
+        given = https["settings"][f"{key}_policy_statements"]
+        # The execution role's own statements come first, the given ones are appended.
+        assert document["Statement"][-len(given) :] == given
+    assert iam.list_attached_role_policies(RoleName=EXECUTION_ROLE)["AttachedPolicies"] == []
 
 
 def test_https_second_run_changes_nothing(emu, https):

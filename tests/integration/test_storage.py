@@ -27,8 +27,13 @@ PROD = "production"
 DEV = "dev"
 ACCOUNT = "123456789012"
 MANAGED_BY = "mlops.mlflow_ecs"
-# See the module docstring: the only settings the tests add to the inventories.
-EMULATOR_VARS = {"storage_db_storage_type": "gp2"}
+# See the module docstring: the only settings the tests add to the inventories. No Docker
+# engine builds the image here (the emulator's ECR has no registry either).
+EMULATOR_VARS = {
+    "storage_db_storage_type": "gp2",
+    "image_build": False,
+    "load_balancer_idle_timeout": 60,
+}  # TMP
 
 
 def run(playbook: str, env: str, emu, **extra):
