@@ -3,12 +3,15 @@
 Started by tools/emulator.py; each patch makes moto closer to AWS, never more lenient:
 - an application load balancer reports AWS's default attributes (idle timeout 60 s, HTTP/2 on,
   ...) even when none was set, as DescribeLoadBalancerAttributes does on AWS;
-- an OIDC authenticate action never returns its client secret, as on AWS.
+- an OIDC authenticate action never returns its client secret, as on AWS;
+- a gp3 RDS instance reports its baseline throughput (125 MiB/s) and IOPS (3000) when none was
+  asked, as DescribeDBInstances does on AWS (amazon.aws.rds_instance reads both).
 """
 
 import sys
 
 from moto.elbv2 import models
+from moto.rds import models as rds_models
 
 AWS_ALB_DEFAULT_ATTRIBUTES = {
     "idle_timeout.timeout_seconds": "60",
@@ -22,8 +25,11 @@ AWS_ALB_DEFAULT_ATTRIBUTES = {
 }
 SECRET_OIDC_KEYS = ("ClientSecret", "UseExistingClientSecret")
 
+GP3_BASELINE = {"storage_throughput": 125, "iops": 3000}
+
 _load_balancer_init = models.FakeLoadBalancer.__init__
 _action_init = models.FakeAction.__init__
+_db_instance_init = rds_models.DBInstance.__init__
 
 
 def load_balancer_init(self, *args, **kwargs):
@@ -41,8 +47,17 @@ def action_init(self, data):
     _action_init(self, data)
 
 
+def db_instance_init(self, *args, **kwargs):
+    _db_instance_init(self, *args, **kwargs)
+    if self.storage_type == "gp3":
+        for attribute, baseline in GP3_BASELINE.items():
+            if not getattr(self, attribute, None):
+                setattr(self, attribute, baseline)
+
+
 models.FakeLoadBalancer.__init__ = load_balancer_init
 models.FakeAction.__init__ = action_init
+rds_models.DBInstance.__init__ = db_instance_init
 
 if __name__ == "__main__":
     from moto.server import main

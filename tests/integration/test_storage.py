@@ -32,12 +32,26 @@ MANAGED_BY = "mlops.mlflow_ecs"
 EMULATOR_VARS = {
     "storage_db_storage_type": "gp2",
     "image_build": False,
+    "ecs_wait_timeout": 120,
     "load_balancer_idle_timeout": 60,
 }  # TMP
 
 
+OUTPUTS: dict[str, str] = {}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def outputs_dir(tmp_path_factory):
+    """deploy.yml writes its outputs here, not to the checkout's outputs/ (shared by runs)."""
+    OUTPUTS["dir"] = str(tmp_path_factory.mktemp("outputs"))
+
+
 def run(playbook: str, env: str, emu, **extra):
-    extra_vars = {**EMULATOR_VARS, **extra.pop("extra_vars", {})}
+    extra_vars = {
+        **EMULATOR_VARS,
+        "mlflow_outputs_file": f"{OUTPUTS['dir']}/{env}.json",
+        **extra.pop("extra_vars", {}),
+    }
     return run_playbook(playbook, inventory=env, emulator=emu, extra_vars=extra_vars, **extra)
 
 
@@ -120,9 +134,16 @@ def ingress_sources(group: dict) -> list[tuple]:
 # ======================================================================== production: postgres
 
 
+# With postgres the service runs two tasks (scale-out). moto reports MOTO_ECS_SERVICE_RUNNING
+# tasks running for a new service, so that emulator says two.
+PROD_VARS = {"ecs_desired_count": 2}
+
+
 @pytest.fixture(scope="module")
 def prod(emulator_factory):
-    return emulator_factory(PROD)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MOTO_ECS_SERVICE_RUNNING", "2")
+        return emulator_factory(PROD)
 
 
 @pytest.fixture(scope="module")
@@ -144,7 +165,7 @@ def test_sqlite_is_refused_in_production_before_anything_is_created(prod):
 
 
 def test_deploy_with_postgres_and_two_tasks(prod, state):
-    result = run("deploy", PROD, prod, extra_vars={"ecs_desired_count": 2}, verbose=1)
+    result = run("deploy", PROD, prod, extra_vars=PROD_VARS, verbose=1)
     assert result.rc == 0, result.tail()
     state["deploy_output"] = result.stdout + result.stderr
     svc = prod.client("ecs").describe_services(
@@ -224,7 +245,8 @@ def test_database_password_lives_in_secrets_manager_only(prod, state):
     state["secret_arn"], state["password"] = secret["ARN"], value["password"]
 
     spec = container(prod, PROD)
-    assert spec["secrets"] == [
+    # The security role adds the authentication secrets (tests/integration/test_security.py).
+    assert [s for s in spec["secrets"] if s["name"] == "MLFLOW_DB_PASSWORD"] == [
         {"name": "MLFLOW_DB_PASSWORD", "valueFrom": f"{secret['ARN']}:password::"}
     ]
     env = {e["name"]: e["value"] for e in spec["environment"]}
@@ -284,13 +306,13 @@ def test_large_artifact_settings(prod):
 
 
 def test_second_deploy_reports_no_change(prod):
-    result = run("deploy", PROD, prod, extra_vars={"ecs_desired_count": 2})
+    result = run("deploy", PROD, prod, extra_vars=PROD_VARS)
     assert result.rc == 0, result.tail()
     assert result.changed == 0, result.tail(8000)
 
 
 def test_check_mode_reports_no_change(prod):
-    result = run("deploy", PROD, prod, extra_vars={"ecs_desired_count": 2}, check=True, diff=True)
+    result = run("deploy", PROD, prod, extra_vars=PROD_VARS, check=True, diff=True)
     assert result.rc == 0, result.tail()
     assert result.changed == 0, result.tail(8000)
 
@@ -317,7 +339,7 @@ def test_destroy_keeps_the_data_and_lists_it(prod, state):
 
 
 def test_deploy_after_destroy_reuses_the_kept_data(prod, state):
-    result = run("deploy", PROD, prod)
+    result = run("deploy", PROD, prod, extra_vars=PROD_VARS)
     assert result.rc == 0, result.tail()
     (db,) = db_instances(prod)
     assert db["DbiResourceId"] == state["db"]["DbiResourceId"]
@@ -365,7 +387,7 @@ def test_data_removal_with_the_right_confirmation_removes_it_after_a_final_snaps
     assert result.rc == 0, result.tail()
     assert BUCKET not in buckets(prod)
     assert db_instances(prod) == []
-    snapshots = prod.client("rds").describe_db_snapshots()["DBSnapshots"]
+    snapshots = prod.client("rds").describe_db_snapshots(SnapshotType="manual")["DBSnapshots"]
     assert [s["DBInstanceIdentifier"] for s in snapshots] == [f"{PROD}-mlflow-db"]
     (snapshot,) = snapshots
     assert snapshot["DBSnapshotIdentifier"].startswith(f"{PROD}-mlflow-db-final-")
@@ -374,9 +396,10 @@ def test_data_removal_with_the_right_confirmation_removes_it_after_a_final_snaps
     assert [s.get("DeletedDate") is not None for s in secrets(prod, PROD, True)] == [True]
     assert security_groups(prod, PROD) == {}
     assert prod.client("rds").describe_db_subnet_groups()["DBSubnetGroups"] == []
-    assert tagged_resources(prod, PROD) == [] or all(
-        ":snapshot:" in arn or ":secret:" in arn for arn in tagged_resources(prod, PROD)
-    )
+    storage_kinds = (":s3:::", ":rds:", ":elasticfilesystem:", ":security-group/")
+    left = [arn for arn in tagged_resources(prod, PROD) if any(k in arn for k in storage_kinds)]
+    # Only the final snapshot is kept, on purpose.
+    assert [arn for arn in left if ":snapshot:" not in arn] == [], left
 
 
 # ======================================================================== dev: efs
@@ -448,7 +471,7 @@ def test_task_definition_mounts_the_file_system(dev, state):
     env = {e["name"]: e["value"] for e in spec["environment"]}
     assert env["MLFLOW_BACKEND_STORE_URI"] == "sqlite:////mlflow/data/mlflow.db"
     assert env["MLFLOW_ARTIFACTS_DESTINATION"] == f"s3://{DEV}-mlflow-artifacts-{ACCOUNT}/artifacts"
-    assert not spec.get("secrets")
+    assert "MLFLOW_DB_PASSWORD" not in [s["name"] for s in spec.get("secrets", [])]
     doc = inline_policy(dev, f"{DEV}-mlflow-ecs-task-role", f"{DEV}-mlflow-storage-access")
     (efs_statement,) = [s for s in doc["Statement"] if "elasticfilesystem" in str(s["Action"])]
     assert as_list(efs_statement["Resource"]) == [state["fs"]["FileSystemArn"]]
