@@ -136,13 +136,6 @@ def deploy(emu, tmp_path_factory):
             # No Docker engine runs here: deploy creates the ECR repository and pins the image of
             # this commit without building it (image.yml builds where an engine exists).
             "image_build": False,
-            # moto returns no StorageThroughput for a gp3 database, which amazon.aws.rds_instance
-            # reads when it updates one (roles/storage/README.md): a gp2 database here.
-            "storage_db_storage_type": "gp2",
-            # amazon.aws.elb_application_lb fails (KeyError) when it sets a non-default idle
-            # timeout on a new moto load balancer; production asks 600 (large artifacts).
-            # Remove when the load_balancer role gets around it.
-            "load_balancer_idle_timeout": 60,
             **kwargs.pop("extra_vars", {}),
         }
         return run_playbook("deploy", inventory=ENV, emulator=emu, extra_vars=extra, **kwargs)

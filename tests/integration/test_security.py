@@ -14,8 +14,8 @@ certificate given by ARN replaces the requested one, and destroy removes the req
 certificate and the records but keeps the given certificate and the secrets (with the data).
 
 Emulator settings (not product changes): moto issues a requested certificate
-MOTO_ACM_VALIDATION_WAIT seconds after the request (2 here, 60 by default); RDS is gp2 (see
-test_storage.py); no Docker engine, so no image build. Tests run in order, on one emulator.
+MOTO_ACM_VALIDATION_WAIT seconds after the request (2 here, 60 by default); no Docker engine,
+so no image build. Tests run in order, on one emulator.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ TASK_ROLE = f"{ENV}-mlflow-ecs-task-role"
 LOG_GROUP = f"/ecs/{ENV}-mlflow-tracking"
 SEARCH = "/api/2.0/mlflow/experiments/search?max_results=5"
 # Only what the emulator needs (see the module docstring).
-EMULATOR_VARS = {"storage_db_storage_type": "gp2", "image_build": False}
+EMULATOR_VARS = {"image_build": False}
 # Directories the deploy does not write (virtualenvs, git, the emulator's own state).
 NOT_SCANNED = {".venv", ".venv-mlflow", ".git", ".emulator", "collections", "__pycache__"}
 

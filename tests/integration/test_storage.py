@@ -7,9 +7,8 @@ removes nothing, with the right one removes it (after a final snapshot).
 Dev (backend efs): the file system, its mount targets and access point, the task's EFS volume;
 two tasks refused before anything is created; destroy keeps the file system, deploy reuses it.
 
-Emulator differences handled here (see roles/storage/README.md): moto returns no
-StorageThroughput for gp3 instances, which amazon.aws.rds_instance reads when it updates one,
-so the database is gp2 in these tests.
+The emulator (tools/moto_server.py) answers as AWS does for gp3 databases (baseline throughput
+and IOPS) and load balancer attributes, so the production settings are deployed unchanged.
 
 Tests in each part run in order and share one emulator.
 """
@@ -32,13 +31,8 @@ MANAGED_BY = "mlops.mlflow_ecs"
 # See the module docstring: the only settings the tests add to the inventories. No Docker
 # engine builds the image here (the emulator's ECR has no registry either).
 EMULATOR_VARS = {
-    "storage_db_storage_type": "gp2",
     "image_build": False,
     "ecs_wait_timeout": 120,
-    # amazon.aws.elb_application_lb fails (KeyError) when it sets a non-default idle timeout on
-    # a new moto load balancer (moto reports the attribute only once set). Remove this line
-    # when the load_balancer role gets around it; test_large_artifact_settings then checks 600.
-    "load_balancer_idle_timeout": 60,
 }
 
 
@@ -311,8 +305,7 @@ def test_large_artifact_settings(prod):
             "Attributes"
         ]
     }
-    expected = EMULATOR_VARS.get("load_balancer_idle_timeout", 600)
-    assert attributes.get("idle_timeout.timeout_seconds", "60") == str(expected)
+    assert attributes["idle_timeout.timeout_seconds"] == "600"
     inventory_file = ROOT / "inventories/production/group_vars/all/main.yml"
     inventory = yaml.safe_load(inventory_file.read_text())
     assert inventory["load_balancer_idle_timeout"] == 600
