@@ -196,11 +196,6 @@ deleted:
 
 import time
 
-try:  # noqa: SIM105 - the usual guard of AWS modules
-    import botocore
-except ImportError:
-    pass  # Handled by AnsibleAWSModule
-
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import (
@@ -208,7 +203,10 @@ from ansible_collections.amazon.aws.plugins.module_utils.tagging import (
     boto3_tag_list_to_ansible_dict,
     compare_aws_tags,
 )
-from ansible_collections.mlops.mlflow_ecs.plugins.module_utils.modules import MlflowEcsAWSModule
+from ansible_collections.mlops.mlflow_ecs.plugins.module_utils.modules import (
+    MlflowEcsAWSModule,
+    run_state_module,
+)
 
 # Certificates that are, or may become, usable: reused when their domain names match.
 USABLE_STATUSES = ("PENDING_VALIDATION", "ISSUED")
@@ -496,21 +494,15 @@ def main():
     )
     what = module.params.get("domain_name") or module.params["name"]
 
-    try:
-        validate_params(module.params)
-        client = module.client("acm")
-        if module.params["state"] == "present":
-            result = ensure_present(client, module.params, module.check_mode)
-        else:
-            result = ensure_absent(client, module.params, module.check_mode)
-    except CertificateError as e:
-        module.fail_json(msg=str(e))
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-        module.fail_json_aws(
-            e, msg=f"Failed to make the ACM certificate of {what} {module.params['state']}"
-        )
-
-    module.exit_json(**result)
+    run_state_module(
+        module,
+        "acm",
+        validate_params,
+        ensure_present,
+        ensure_absent,
+        CertificateError,
+        failure=f"Failed to make the ACM certificate of {what} {module.params['state']}",
+    )
 
 
 if __name__ == "__main__":

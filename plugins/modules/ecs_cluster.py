@@ -152,11 +152,6 @@ cluster:
       sample: {"Environment": "production"}
 """
 
-try:  # noqa: SIM105 - the usual guard of AWS modules
-    import botocore
-except ImportError:
-    pass  # Handled by AnsibleAWSModule
-
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import (
@@ -164,7 +159,10 @@ from ansible_collections.amazon.aws.plugins.module_utils.tagging import (
     boto3_tag_list_to_ansible_dict,
     compare_aws_tags,
 )
-from ansible_collections.mlops.mlflow_ecs.plugins.module_utils.modules import MlflowEcsAWSModule
+from ansible_collections.mlops.mlflow_ecs.plugins.module_utils.modules import (
+    MlflowEcsAWSModule,
+    run_state_module,
+)
 
 
 class EcsClusterError(Exception):
@@ -438,21 +436,15 @@ def main():
     module = MlflowEcsAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     name, state = module.params["name"], module.params["state"]
 
-    try:
-        validate_params(module.params)
-        client = module.client("ecs")
-        if state == "present":
-            result = ensure_present(client, module.params, module.check_mode)
-        else:
-            result = ensure_absent(client, module.params, module.check_mode)
-    except EcsClusterError as e:
-        module.fail_json(msg=str(e))
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-        module.fail_json_aws(e, msg=f"Failed to ensure ECS cluster {name} is {state}")
-
-    if not module._diff:
-        result.pop("diff", None)
-    module.exit_json(**result)
+    run_state_module(
+        module,
+        "ecs",
+        validate_params,
+        ensure_present,
+        ensure_absent,
+        EcsClusterError,
+        failure=f"Failed to ensure ECS cluster {name} is {state}",
+    )
 
 
 if __name__ == "__main__":

@@ -285,11 +285,6 @@ service:
 
 import time
 
-try:  # noqa: SIM105 - the usual guard of AWS modules
-    import botocore
-except ImportError:
-    pass  # Handled by AnsibleAWSModule
-
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
@@ -298,7 +293,10 @@ from ansible_collections.amazon.aws.plugins.module_utils.tagging import (
     boto3_tag_list_to_ansible_dict,
     compare_aws_tags,
 )
-from ansible_collections.mlops.mlflow_ecs.plugins.module_utils.modules import MlflowEcsAWSModule
+from ansible_collections.mlops.mlflow_ecs.plugins.module_utils.modules import (
+    MlflowEcsAWSModule,
+    run_state_module,
+)
 
 
 class EcsServiceError(Exception):
@@ -814,21 +812,15 @@ def main():
     )
     name, state = module.params["name"], module.params["state"]
 
-    try:
-        validate_params(module.params)
-        client = module.client("ecs")
-        if state == "present":
-            result = ensure_present(client, module.params, module.check_mode)
-        else:
-            result = ensure_absent(client, module.params, module.check_mode)
-    except EcsServiceError as e:
-        module.fail_json(msg=str(e))
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-        module.fail_json_aws(e, msg=f"Failed to ensure ECS service {name} is {state}")
-
-    if not module._diff:
-        result.pop("diff", None)
-    module.exit_json(**result)
+    run_state_module(
+        module,
+        "ecs",
+        validate_params,
+        ensure_present,
+        ensure_absent,
+        EcsServiceError,
+        failure=f"Failed to ensure ECS service {name} is {state}",
+    )
 
 
 if __name__ == "__main__":

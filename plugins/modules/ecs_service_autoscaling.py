@@ -171,15 +171,13 @@ scaling_policy:
       returned: when the policy exists
 """
 
-try:  # noqa: SIM105 - the usual guard of AWS modules
-    import botocore
-except ImportError:
-    pass  # Handled by AnsibleAWSModule
-
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
-from ansible_collections.mlops.mlflow_ecs.plugins.module_utils.modules import MlflowEcsAWSModule
+from ansible_collections.mlops.mlflow_ecs.plugins.module_utils.modules import (
+    MlflowEcsAWSModule,
+    run_state_module,
+)
 
 NAMESPACE = "ecs"
 DIMENSION = "ecs:service:DesiredCount"
@@ -435,23 +433,15 @@ def main():
     module = MlflowEcsAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     service, state = module.params["service"], module.params["state"]
 
-    try:
-        validate_params(module.params)
-        client = module.client("application-autoscaling")
-        if state == "present":
-            result = ensure_present(client, module.params, module.check_mode)
-        else:
-            result = ensure_absent(client, module.params, module.check_mode)
-    except AutoscalingError as e:
-        module.fail_json(msg=str(e))
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-        module.fail_json_aws(
-            e, msg=f"Failed to ensure the autoscaling of ECS service {service} is {state}"
-        )
-
-    if not module._diff:
-        result.pop("diff", None)
-    module.exit_json(**result)
+    run_state_module(
+        module,
+        "application-autoscaling",
+        validate_params,
+        ensure_present,
+        ensure_absent,
+        AutoscalingError,
+        failure=f"Failed to ensure the autoscaling of ECS service {service} is {state}",
+    )
 
 
 if __name__ == "__main__":

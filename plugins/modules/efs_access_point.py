@@ -181,11 +181,6 @@ access_point:
 
 import time
 
-try:  # noqa: SIM105 - the usual guard of AWS modules
-    import botocore
-except ImportError:
-    pass  # Handled by AnsibleAWSModule
-
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import (
@@ -193,7 +188,10 @@ from ansible_collections.amazon.aws.plugins.module_utils.tagging import (
     boto3_tag_list_to_ansible_dict,
     compare_aws_tags,
 )
-from ansible_collections.mlops.mlflow_ecs.plugins.module_utils.modules import MlflowEcsAWSModule
+from ansible_collections.mlops.mlflow_ecs.plugins.module_utils.modules import (
+    MlflowEcsAWSModule,
+    run_state_module,
+)
 
 
 class AccessPointError(Exception):
@@ -464,23 +462,16 @@ def main():
     )
     module = MlflowEcsAWSModule(argument_spec=argument_spec, supports_check_mode=True)
 
-    try:
-        validate_params(module.params)
-        client = module.client("efs")
-        if module.params["state"] == "present":
-            result = ensure_present(client, module.params, module.check_mode)
-        else:
-            result = ensure_absent(client, module.params, module.check_mode)
-    except AccessPointError as e:
-        module.fail_json(msg=str(e))
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-        module.fail_json_aws(
-            e,
-            msg=f"Failed to make access point {module.params['name']} of "
-            f"{module.params['file_system_id']} {module.params['state']}",
-        )
-
-    module.exit_json(**result)
+    run_state_module(
+        module,
+        "efs",
+        validate_params,
+        ensure_present,
+        ensure_absent,
+        AccessPointError,
+        failure=f"Failed to make access point {module.params['name']} of "
+        f"{module.params['file_system_id']} {module.params['state']}",
+    )
 
 
 if __name__ == "__main__":

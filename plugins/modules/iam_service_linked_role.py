@@ -141,14 +141,12 @@ deletion_task_id:
 
 import time
 
-try:  # noqa: SIM105 - the usual guard of AWS modules
-    import botocore
-except ImportError:
-    pass  # Handled by AnsibleAWSModule
-
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_message
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
-from ansible_collections.mlops.mlflow_ecs.plugins.module_utils.modules import MlflowEcsAWSModule
+from ansible_collections.mlops.mlflow_ecs.plugins.module_utils.modules import (
+    MlflowEcsAWSModule,
+    run_state_module,
+)
 
 
 class ServiceLinkedRoleError(Exception):
@@ -320,22 +318,15 @@ def main():
     module = MlflowEcsAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     service = module.params["aws_service_name"]
 
-    try:
-        validate_params(module.params)
-        client = module.client("iam")
-        if module.params["state"] == "present":
-            result = ensure_present(client, module.params, module.check_mode)
-        else:
-            result = ensure_absent(client, module.params, module.check_mode)
-    except ServiceLinkedRoleError as e:
-        module.fail_json(msg=str(e))
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-        module.fail_json_aws(
-            e,
-            msg=f"Failed to make the service-linked role of {service} {module.params['state']}",
-        )
-
-    module.exit_json(**result)
+    run_state_module(
+        module,
+        "iam",
+        validate_params,
+        ensure_present,
+        ensure_absent,
+        ServiceLinkedRoleError,
+        failure=f"Failed to make the service-linked role of {service} {module.params['state']}",
+    )
 
 
 if __name__ == "__main__":
