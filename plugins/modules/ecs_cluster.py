@@ -80,7 +80,7 @@ extends_documentation_fragment:
   - amazon.aws.region.modules
   - amazon.aws.boto3
 author:
-  - MLOps platform team
+  - MLOps platform team (!UNKNOWN)
 """
 
 EXAMPLES = r"""

@@ -96,7 +96,7 @@ extends_documentation_fragment:
   - amazon.aws.tags
   - amazon.aws.boto3
 author:
-  - MLOps platform team
+  - MLOps platform team (!UNKNOWN)
 """
 
 EXAMPLES = r"""

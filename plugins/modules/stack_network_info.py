@@ -50,7 +50,7 @@ extends_documentation_fragment:
   - amazon.aws.region.modules
   - amazon.aws.boto3
 author:
-  - MLOps platform team
+  - MLOps platform team (!UNKNOWN)
 """
 
 EXAMPLES = r"""
@@ -324,9 +324,9 @@ def discover_network(cfn, ec2, params, region=None):
 def main():
     argument_spec = dict(
         stack_name=dict(type="str", default="absenteeism-infrastructure"),
-        vpc_output_key=dict(type="str", default="VPCId"),
+        vpc_output_key=dict(type="str", default="VPCId", no_log=False),
         subnet_tags=dict(type="list", elements="str", required=True),
-        tag_key=dict(type="str", default="Name"),
+        tag_key=dict(type="str", default="Name", no_log=False),
     )
     module = MlflowEcsAWSModule(argument_spec=argument_spec, supports_check_mode=True)
 

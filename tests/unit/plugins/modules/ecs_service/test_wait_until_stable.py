@@ -32,7 +32,7 @@ def test_returns_once_one_deployment_runs_every_task(stubbed):
 
 def test_times_out_naming_the_service_and_the_timeout(stubbed):
     client, stubber = stubbed("ecs")
-    for _ in range(3):
+    for _attempt in range(3):
         queue_describe(stubber, [described(desired=2, running=1)])
     clock = FakeClock()
     with pytest.raises(EcsServiceError) as err:

@@ -26,7 +26,7 @@ def test_creates_the_missing_access_point_with_a_stable_client_token(stubbed):
     created = access_point(LifeCycleState="available")
     stubber.add_response(
         "create_access_point",
-        {k: v for k, v in created.items()},
+        dict(created),
         {
             "ClientToken": f"{FS_ID}-{NAME}",
             "FileSystemId": FS_ID,

@@ -52,7 +52,7 @@ def test_missing_target_is_created_and_stray_one_deleted():
 
 def test_other_security_groups_are_replaced_in_place():
     current = [described(SUBNETS[0], 0, ["sg-old"]), described(SUBNETS[1], 1, [SG])]
-    _, _, to_modify = plan_mount_targets(current, params()["mount_targets"])
+    to_modify = plan_mount_targets(current, params()["mount_targets"])[2]
     assert [(t["SubnetId"], groups) for t, groups in to_modify] == [(SUBNETS[0], [SG])]
 
 

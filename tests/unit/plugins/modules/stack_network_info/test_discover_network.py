@@ -75,7 +75,7 @@ def test_one_zone_fails_after_reading(stubbed):
 
 def test_failed_stack_stops_before_ec2_is_asked(stubbed):
     cfn, cfn_stubber = stubbed("cloudformation")
-    ec2, _ = stubbed("ec2")
+    ec2 = stubbed("ec2")[0]
     cfn_stubber.add_response(
         "describe_stacks", {"Stacks": [stack("ROLLBACK_COMPLETE")]}, {"StackName": ANY}
     )
