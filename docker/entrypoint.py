@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import configparser
 import importlib.util
+import json
 import os
 import re
 import shlex
@@ -45,6 +46,11 @@ FALSE_VALUES = {"false", "0", "no", "off"}
 SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
 AUTH_PERMISSIONS = ("READ", "USE", "EDIT", "MANAGE", "NO_PERMISSIONS")
 LAUNCHERS = ("auto", "uvicorn", "mlflow")
+ARTIFACTS_TRANSFERS = ("proxy", "direct")
+# The artifact routes that hand clients presigned S3 URLs (MLflow's multipart uploads and
+# presigned downloads); refused when MLFLOW_ARTIFACTS_TRANSFER=proxy.
+PRESIGNED_ROUTES = ("/mlflow-artifacts/mpu/", "/mlflow-artifacts/presigned/")
+SERVER_INFO_ROUTE = "/mlflow/server-info"
 # The password MLflow < 3.x shipped in basic_auth.ini; MLflow refuses to bootstrap with it.
 LEGACY_ADMIN_PASSWORD = "password1234"
 MIN_ADMIN_PASSWORD_LENGTH = 12  # MLflow's own password policy (mlflow.utils.validation)
@@ -177,6 +183,7 @@ class Settings:
     backend_store_uri: str = field(repr=False)
     backend_kind: str  # "sqlite" or "postgresql"
     artifacts_destination: str
+    artifacts_transfer: str  # "proxy" (every byte through the server) or "direct" (presigned URLs)
     auth: AuthSettings | None
     launcher: str  # "uvicorn" or "mlflow"
     job_execution: bool
@@ -472,6 +479,10 @@ def load_settings(env: dict) -> Settings:
     artifacts = _artifacts_destination(env)
     auth = _auth(env, backend_uri, backend_kind, redactor)
     job_execution = _bool(env, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION", False)
+    artifacts_transfer = (_get(env, "MLFLOW_ARTIFACTS_TRANSFER") or "proxy").lower()
+    if artifacts_transfer not in ARTIFACTS_TRANSFERS:
+        choices = ", ".join(ARTIFACTS_TRANSFERS)
+        raise ConfigError(f"MLFLOW_ARTIFACTS_TRANSFER must be one of {choices}")
     launcher = (_get(env, "MLFLOW_LAUNCHER") or "auto").lower()
     if launcher not in LAUNCHERS:
         raise ConfigError(f"MLFLOW_LAUNCHER must be one of {', '.join(LAUNCHERS)}")
@@ -482,6 +493,12 @@ def load_settings(env: dict) -> Settings:
         raise ConfigError(
             "MLFLOW_SERVER_ENABLE_JOB_EXECUTION=true needs MLFLOW_LAUNCHER=mlflow (only the "
             "mlflow server CLI runs the job runner)"
+        )
+    if launcher == "mlflow" and artifacts_transfer == "proxy":
+        raise ConfigError(
+            "MLFLOW_ARTIFACTS_TRANSFER=proxy needs the uvicorn launcher (the mlflow server CLI "
+            "lets clients fetch artifacts from S3 with presigned URLs); set "
+            "MLFLOW_ARTIFACTS_TRANSFER=direct to use MLFLOW_LAUNCHER=mlflow or job execution"
         )
     for name in ("MLFLOW_GUNICORN_OPTS", "MLFLOW_WAITRESS_OPTS"):
         if _get(env, name):
@@ -510,6 +527,7 @@ def load_settings(env: dict) -> Settings:
         backend_store_uri=backend_uri,
         backend_kind=backend_kind,
         artifacts_destination=artifacts,
+        artifacts_transfer=artifacts_transfer,
         auth=auth,
         launcher=launcher,
         job_execution=job_execution,
@@ -585,16 +603,14 @@ def build_server(settings: Settings, env: dict, auth_config_path: str | None):
     out["_MLFLOW_SERVER_BOOT_ID"] = uuid.uuid4().hex
     out["_MLFLOW_IN_JOB_EXECUTOR"] = "false"
     out["_MLFLOW_SGI_NAME"] = "uvicorn"
-    app_dir: list[str] = []
+    out["MLFLOW_ARTIFACTS_TRANSFER"] = settings.artifacts_transfer
     if settings.auth is not None:
         # The entrypoint bootstrapped the admin user before exec, as `mlflow server` does.
         out["_MLFLOW_AUTH_ADMIN_BOOTSTRAPPED"] = "true"
         out[HASH_CONCURRENCY_VAR] = str(settings.auth.hash_concurrency)
-        # MLflow's basic-auth app (mlflow.server.auth:create_app), through this file's factory.
-        app, factory = f"{Path(__file__).stem}:basic_auth_app", True
-        app_dir = ["--app-dir", str(Path(__file__).resolve().parent)]
-    else:
-        app, factory = "mlflow.server.fastapi_app:app", False
+    # MLflow's app (with basic-auth, or the plain one), through this file's factory.
+    app, factory = f"{Path(__file__).stem}:server_app", True
+    app_dir = ["--app-dir", str(Path(__file__).resolve().parent)]
     opts = list(settings.uvicorn_opts)
     if not any(o.split("=", 1)[0] == "--log-config" for o in opts):
         opts += ["--log-config", str(_mlflow_package_dir() / "server" / "uvicorn_log_config.yaml")]
@@ -647,6 +663,85 @@ def describe(settings: Settings, cmd: list[str], server_env: dict, base_env: dic
     lines.append("# command")
     lines.append(shlex.join(cmd))
     return settings.redactor("\n".join(lines))
+
+
+def server_app():
+    """uvicorn factory: MLflow's app (basic-auth when the entrypoint set it up), and with
+    MLFLOW_ARTIFACTS_TRANSFER=proxy the guard that keeps every artifact byte on this server."""
+    if os.environ.get("_MLFLOW_AUTH_ADMIN_BOOTSTRAPPED") == "true":
+        app = basic_auth_app()
+    else:
+        from mlflow.server.fastapi_app import app
+    if os.environ.get("MLFLOW_ARTIFACTS_TRANSFER", "proxy") == "proxy":
+        return ProxiedArtifactsOnly(app)
+    return app
+
+
+class ProxiedArtifactsOnly:
+    """ASGI middleware: clients upload and download artifacts through the server only.
+
+    MLflow (3.x) advertises multipart uploads and downloads in /server-info whenever the
+    artifact store is S3, and its clients then fetch every artifact (and upload large ones)
+    from S3 with presigned URLs: a client that reaches the server but not S3 cannot download.
+    Here /server-info says neither is available, and the presigned routes answer 501 (MLflow's
+    clients fall back to the proxied route on 501).
+    """
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        if any(route in path for route in PRESIGNED_ROUTES):
+            body = json.dumps(
+                {
+                    "error_code": "NOT_IMPLEMENTED",
+                    "message": "this server proxies artifacts (MLFLOW_ARTIFACTS_TRANSFER=proxy); "
+                    "presigned URLs are not offered",
+                }
+            ).encode()
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 501,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"content-length", str(len(body)).encode()),
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": body})
+            return
+        if not path.endswith(SERVER_INFO_ROUTE):
+            await self.app(scope, receive, send)
+            return
+        start: dict = {}
+        chunks: list[bytes] = []
+
+        async def capture(message):
+            if message["type"] == "http.response.start":
+                start.update(message)
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body"):
+                    body = b"".join(chunks)
+                    if start.get("status") == 200:
+                        info = json.loads(body)
+                        info["multipart_uploads_enabled"] = False
+                        info["multipart_downloads_enabled"] = False
+                        body = json.dumps(info).encode()
+                    headers = [
+                        (key, value)
+                        for key, value in start.get("headers", [])
+                        if key.lower() != b"content-length"
+                    ]
+                    headers.append((b"content-length", str(len(body)).encode()))
+                    await send({**start, "headers": headers})
+                    await send({"type": "http.response.body", "body": body})
+            else:
+                await send(message)
+
+        await self.app(scope, receive, capture)
 
 
 def basic_auth_app():

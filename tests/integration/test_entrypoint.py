@@ -277,7 +277,7 @@ def test_print_command_never_shows_secrets(tmp_path):
         in out
     )
     assert "sslmode=require" in out
-    assert "--factory entrypoint:basic_auth_app" in out
+    assert "--factory entrypoint:server_app" in out
     assert "unset MLFLOW_DB_PASSWORD" in out  # the server process does not inherit it
 
     uri_password = "uri-secret-9876"
@@ -313,9 +313,14 @@ def test_print_command_shows_the_contract(tmp_path, emulator, artifact_bucket):
     assert "-m uvicorn" in out
     assert "--workers 2" in out
     assert "--timeout-keep-alive 75" in out
-    assert "mlflow.server.fastapi_app:app" in out
+    assert "--factory entrypoint:server_app" in out
+    assert "MLFLOW_ARTIFACTS_TRANSFER=proxy" in out
 
     env["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] = "true"  # only the mlflow CLI runs jobs
+    proc = run_entrypoint(env, "print-command")
+    assert proc.returncode != 0
+    assert "MLFLOW_ARTIFACTS_TRANSFER=proxy needs the uvicorn launcher" in proc.stderr
+    env["MLFLOW_ARTIFACTS_TRANSFER"] = "direct"
     out = run_entrypoint(env, "print-command").stdout
     assert "-m mlflow server" in out
     assert "--serve-artifacts" in out
