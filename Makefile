@@ -7,8 +7,12 @@ ENV ?= local
 VENV := .venv
 BIN := $(VENV)/bin
 EMULATOR_PORT ?= 4566
+# ENV=local talks to the emulator on EMULATOR_PORT (overriding the inventory's 4566); any other
+# environment talks to AWS.
+EMULATOR_URL := http://127.0.0.1:$(EMULATOR_PORT)
+ENDPOINT_VARS := $(if $(filter local,$(ENV)),-e aws_endpoint_url=$(EMULATOR_URL))
 
-.PHONY: demo setup mlflow-venv deploy destroy run-local admin-password emulator stop lint test unit bench clean
+.PHONY: demo setup mlflow-venv deploy destroy run-local admin-password emulator stop lint test unit bench clean ansible-test molecule
 
 demo: setup emulator deploy run-local
 
@@ -31,18 +35,18 @@ stop:
 	$(BIN)/python tools/emulator.py stop --port $(EMULATOR_PORT)
 
 deploy: $(VENV)/.installed
-	$(BIN)/ansible-playbook playbooks/deploy.yml -i inventories/$(ENV)
+	$(BIN)/ansible-playbook playbooks/deploy.yml -i inventories/$(ENV) $(ENDPOINT_VARS)
 
 destroy: $(VENV)/.installed
-	$(BIN)/ansible-playbook playbooks/destroy.yml -i inventories/$(ENV)
+	$(BIN)/ansible-playbook playbooks/destroy.yml -i inventories/$(ENV) $(ENDPOINT_VARS)
 
 run-local: setup
-	$(BIN)/python tools/run_local.py --endpoint-url http://127.0.0.1:$(EMULATOR_PORT) --family $(ENV)-mlflow-tracking
+	$(BIN)/python tools/run_local.py --endpoint-url $(EMULATOR_URL) --family $(ENV)-mlflow-tracking
 
 # The MLflow admin password of the local deployment (generated at first deploy, kept in the
 # emulator's Secrets Manager; the deploy never prints it).
 admin-password: $(VENV)/.installed
-	@$(BIN)/python tools/run_local.py --endpoint-url http://127.0.0.1:$(EMULATOR_PORT) --family $(ENV)-mlflow-tracking --admin-password
+	@$(BIN)/python tools/run_local.py --endpoint-url $(EMULATOR_URL) --family $(ENV)-mlflow-tracking --admin-password
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
@@ -52,6 +56,7 @@ lint: $(VENV)/.installed
 test: setup lint
 	tools/test-deps.sh
 	$(BIN)/pytest
+	$(MAKE) ansible-test molecule
 
 unit: $(VENV)/.installed
 	$(BIN)/pytest tests/unit
@@ -61,3 +66,13 @@ bench: setup
 
 clean: stop
 	rm -rf $(VENV) .venv-mlflow .emulator outputs
+
+# ansible-test sanity (Python 3.11) and units on the collection as it ships: built, installed into
+# a fresh ansible_collections tree, with per-test virtualenvs of pinned requirements (--venv).
+ansible-test: $(VENV)/.installed
+	tools/ansible_test.sh all
+
+# The collection's Molecule scenario (extensions/molecule/default): emulator, deploy,
+# idempotence, verify, destroy. MOLECULE_EMULATOR_PORT picks the emulator's port (4590).
+molecule: $(VENV)/.installed
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/molecule test
