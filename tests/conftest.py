@@ -22,6 +22,15 @@ sys.path.insert(0, str(ROOT / "tools"))
 
 import emulator as emulator_tool  # noqa: E402
 
+# The Docker fixtures (engine, stand-in base image, local registry, the MLflow image) live in
+# tests/integration/docker_helpers.py and are registered here, once. No other conftest.py may
+# exist below tests/: test modules import this one as `conftest`.
+sys.path.insert(0, str(ROOT / "tests" / "integration"))
+from docker_helpers import base_image, docker_engine, local_registry, mlflow_image  # noqa: E402,F401
+
+# The throw-away PostgreSQL server of the backend tests (tests/integration/postgres_helpers.py).
+from postgres_helpers import postgres, postgres_factory  # noqa: E402,F401
+
 RECAP = re.compile(
     r"^(?P<host>\S+)\s+:\s+ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+unreachable=(?P<unreachable>\d+)"
     r"\s+failed=(?P<failed>\d+)\s+skipped=(?P<skipped>\d+)",
