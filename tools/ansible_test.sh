@@ -26,7 +26,7 @@ trap 'rm -rf "$work"' EXIT
 "$BIN/ansible-galaxy" collection install --no-deps --force -p "$work" "$work"/dist/*.tar.gz >/dev/null
 
 # Dependencies (galaxy.yml) from the pinned `ansible` package, as the playbooks use them.
-bundled=$("$BIN/python" -c 'import ansible_collections, os; print(os.path.dirname(ansible_collections.__path__[-1]))')/ansible_collections
+bundled=$("$BIN/python" -c 'import ansible, os; print(os.path.dirname(os.path.dirname(ansible.__file__)))')/ansible_collections
 for dep in amazon/aws community/aws community/docker; do
   mkdir -p "$work/ansible_collections/$(dirname "$dep")"
   cp -a "$bundled/$dep" "$work/ansible_collections/$dep"

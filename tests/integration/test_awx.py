@@ -35,6 +35,8 @@ ROOT = Path(__file__).resolve().parents[2]
 AWX = ROOT / "awx"
 BIN = Path(sys.executable).parent
 ENV = "dev"
+# The survey's answer for the image: any reference (the emulator runs no container).
+IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/mlflow-tracking:rollback-0123"
 # The order awx/configure.yml applies objects in, with the data list each task loops over.
 ORDER = [
     ("organization", "aap_organizations"),
@@ -327,7 +329,7 @@ def test_destroy_asks_the_data_removal_with_a_typed_confirmation(awx_data):
             assert confirm["type"] == "text" and confirm["default"] == ""
         else:
             assert "storage_remove_data" not in questions
-            assert questions["image_commit"]["required"] is True
+            assert questions["mlflow_image"]["type"] == "text"
 
 
 # --- the dev job templates, run as AWX runs them -----------------------------------------------
@@ -496,14 +498,14 @@ def test_the_imported_dev_inventory_holds_no_aws_credentials(dev_jobs):
 
 def test_deploy_job_template_runs_and_publishes_its_outputs_with_set_stats(dev_jobs):
     emu, jobs, credential = dev_jobs
-    result = jobs["deploy"].run({"image_commit": "0123456789ab"}, emu.endpoint_url, credential)
+    result = jobs["deploy"].run({"mlflow_image": IMAGE}, emu.endpoint_url, credential)
     assert result["rc"] == 0 and result["status"] == "successful", tail(result)
     assert "--check" not in result["command"].get("command", [])
     outputs = result["stats"].get("artifact_data", {}).get("mlflow_outputs")
     assert outputs, f"no set_stats mlflow_outputs in the stats event: {result['stats']}"
     assert outputs["environment"] == ENV
     assert outputs["cluster_name"] == f"{ENV}-mlflow-cluster"
-    assert outputs["image"].endswith(":0123456789ab")
+    assert outputs["image"] == IMAGE
     (cluster,) = emu.client("ecs").describe_clusters(clusters=[outputs["cluster_name"]])["clusters"]
     assert cluster["status"] == "ACTIVE"
     service = emu.client("ecs").describe_services(
@@ -518,7 +520,7 @@ def test_deploy_job_template_runs_and_publishes_its_outputs_with_set_stats(dev_j
 def test_plan_job_template_runs_in_check_and_diff_mode_and_changes_nothing(dev_jobs):
     emu, jobs, credential = dev_jobs
     before = emu.client("ecs").list_task_definitions(familyPrefix=f"{ENV}-mlflow")
-    result = jobs["plan"].run({"image_commit": "0123456789ab"}, emu.endpoint_url, credential)
+    result = jobs["plan"].run({"mlflow_image": IMAGE}, emu.endpoint_url, credential)
     assert result["rc"] == 0 and result["status"] == "successful", tail(result)
     command = result["command"].get("command", [])
     assert "--check" in command and "--diff" in command, command

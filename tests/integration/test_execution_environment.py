@@ -11,6 +11,7 @@ credential as environment variables, the survey's answers as extra vars), agains
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import os
 import re
@@ -75,11 +76,11 @@ def test_ansible_builder_create_makes_the_build_context(tmp_path):
 
 def recipe_hash() -> str:
     """The EE's recipe: the file, the builder version and this test's build changes."""
-    import ansible_builder
+    from importlib.metadata import version
 
     digest = hashlib.sha256(EE_FILE.read_bytes())
-    digest.update(getattr(ansible_builder, "__version__", "3").encode())
-    digest.update(Path(__file__).read_bytes())
+    digest.update(version("ansible-builder").encode())
+    digest.update(inspect.getsource(offline_build_context).encode())
     return digest.hexdigest()[:16]
 
 
@@ -187,12 +188,13 @@ def test_the_deploy_runs_inside_the_ee_against_the_emulator(ee_image, emulator, 
             target.symlink_to(os.readlink(src))
         elif src.is_file():
             shutil.copy2(src, target)
-    # the job runs as the EE's user (1000), which must write outputs next to the inventory
-    subprocess.run(["chmod", "-R", "a+rwX", str(tmp_path)], check=True)
+    # The job runs as the EE's user (1000), as in AWX: it owns the project copy (not world
+    # writable, or Ansible would ignore the project's ansible.cfg) and writes outputs in it.
+    subprocess.run(["chown", "-R", "1000:0", str(project)], check=True)
     extra = {
         "aws_endpoint_url": emulator.endpoint_url,
         "image_build": False,
-        "image_commit": "0123456789ab",
+        "mlflow_image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/mlflow-tracking:ee-test",
     }
     proc = in_ee(
         ee_image,
