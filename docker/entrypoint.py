@@ -696,8 +696,11 @@ class ProxiedArtifactsOnly:
             body = json.dumps(
                 {
                     "error_code": "NOT_IMPLEMENTED",
-                    "message": "this server proxies artifacts (MLFLOW_ARTIFACTS_TRANSFER=proxy); "
-                    "presigned URLs are not offered",
+                    # MLflow's clients fall back to the proxied upload only on this sentence
+                    # (mlflow.exceptions._UnsupportedMultipartUploadException.MESSAGE).
+                    "message": "Multipart upload is not supported for the current artifact "
+                    "repository: this server proxies artifacts (MLFLOW_ARTIFACTS_TRANSFER=proxy) "
+                    "and offers no presigned URLs",
                 }
             ).encode()
             await send(
