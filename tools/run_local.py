@@ -367,14 +367,16 @@ def main(argv: list[str] | None = None) -> int:
     try:
         clients = make_clients(args.endpoint_url, args.region)
         task = read_task(clients, args.family, args.container)
-        localize(task, args)
-        if args.print_env:
-            print_env(task)
-            return 0
         if args.admin_password:
+            # Printing a secret needs no local run: before localize(), which refuses a
+            # PostgreSQL task without --local-db.
             if "MLFLOW_AUTH_ADMIN_PASSWORD" not in task.values:
                 raise RunLocalError(f"{args.family} has no MLFLOW_AUTH_ADMIN_PASSWORD secret")
             print(task.values["MLFLOW_AUTH_ADMIN_PASSWORD"])
+            return 0
+        localize(task, args)
+        if args.print_env:
+            print_env(task)
             return 0
         runtime_dir = Path(tempfile.mkdtemp(prefix="mlflow-local-"))
         try:
