@@ -322,6 +322,28 @@ def test_service_follows_the_inventory(emu, deployed):
     assert service["loadBalancers"][0]["containerPort"] == 8080
 
 
+def test_check_mode_reports_a_hand_changed_retention_and_leaves_it(emu, deployed):
+    """amazon.aws.cloudwatchlogs_log_group sets the retention even in check mode; the role
+    compares it itself there, and the next real deploy puts it back."""
+    logs = emu.client("logs")
+    logs.put_retention_policy(logGroupName="/custom/local-mlflow", retentionInDays=30)
+
+    def retention():
+        group = logs.describe_log_groups(logGroupNamePrefix="/custom/local-mlflow")["logGroups"][0]
+        return group["retentionInDays"]
+
+    check = run_playbook(
+        "deploy", inventory=str(deployed["inventory"]), emulator=emu, check=True, diff=True
+    )
+    assert check.rc == 0, check.tail()
+    assert check.changed >= 1
+    assert "keeps events 30 days; logging_retention_days=14" in " ".join(check.stdout.split())
+    assert retention() == 30
+    again = run_playbook("deploy", inventory=str(deployed["inventory"]), emulator=emu)
+    assert again.rc == 0, again.tail()
+    assert retention() == 14
+
+
 def test_second_deploy_with_the_same_inventory_changes_nothing(emu, deployed):
     result = run_playbook("deploy", inventory=str(deployed["inventory"]), emulator=emu)
     assert result.rc == 0, result.tail()
@@ -398,6 +420,126 @@ def test_refused_by_name_before_any_change(emu, tmp_path, case):
     assert message in " ".join(result.stdout.split()), result.tail()
     assert "Nothing was" in result.stdout, result.tail()
     assert account_listing(emu) == before
+
+
+# AWS's limits, one rule per setting (each role's vars/main.yml, `_<role>_setting_rules`).
+# The rules of one role are checked in one loop that reports every failing rule, so one run per
+# role covers all of its cases; each case is still its own test.
+VALID_CERTIFICATE = (
+    "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-0000-4000-8000-0123456789ab"
+)
+OTHER_REGION_CERTIFICATE = VALID_CERTIFICATE.replace("us-east-1", "eu-west-1")
+RULE_GROUPS = {
+    "ecs": {
+        "ecs_task_cpu": 1024,
+        "ecs_task_memory": 512,
+        "ecs_ephemeral_storage_gib": 300,
+        "ecs_mlflow_workers": 0,
+        "ecs_desired_count": 0,
+        "ecs_stop_timeout": 200,
+        "mlflow_image": "Registry.example.com/My Image:latest",
+    },
+    "load_balancer": {
+        "load_balancer_idle_timeout": 5000,
+        "load_balancer_domain_name": "MLflow.Example.com",
+        "load_balancer_certificate_arn": OTHER_REGION_CERTIFICATE,
+        "load_balancer_https_port": 80,
+        "load_balancer_health_check_interval": 3,
+        "load_balancer_health_check_matcher": "ok",
+    },
+    "security": {
+        "security_alb_ingress_cidrs": ["10.0.0.0/33", "::/0"],
+        "security_auth_password_length": 8,
+        "security_auth_admin_username": "the admin",
+    },
+    "storage": {
+        "storage_backend": "postgres",
+        "storage_db_allocated_storage": 10,
+        "storage_db_backup_retention_days": 40,
+        "storage_db_username": "admin",
+        "storage_db_port": 80,
+    },
+    "tags": {"mlflow_extra_tags": {"aws:owner": "me", "Team": "x" * 300}},
+    "container port": {"ecs_container_port": 80},
+    "health check path": {"load_balancer_health_check_path": "health"},
+    "secret in the environment": {"ecs_container_environment": {"API_TOKEN": "abc"}},
+}
+RULES = [
+    (
+        "ecs",
+        "ecs_task_cpu, ecs_task_memory is 1024 CPU units, 512 MiB; allowed: a Fargate task size",
+    ),
+    ("ecs", "ecs_ephemeral_storage_gib is 300; allowed: 21 to 200 GiB (Fargate)"),
+    ("ecs", "ecs_mlflow_workers is 0; allowed: 1 to 64 server workers"),
+    ("ecs", "ecs_desired_count is 0; allowed: 1 to 100 tasks"),
+    ("ecs", "ecs_stop_timeout is 200; allowed: 2 to 120 seconds (Fargate)"),
+    ("ecs", "mlflow_image is Registry.example.com/My Image:latest; allowed: a container image"),
+    ("load_balancer", "load_balancer_idle_timeout is 5000; allowed: 1 to 4000 seconds"),
+    (
+        "load_balancer",
+        "load_balancer_domain_name is 'MLflow.Example.com'; allowed: a host name in lower case",
+    ),
+    (
+        "load_balancer",
+        f"load_balancer_certificate_arn is '{OTHER_REGION_CERTIFICATE}'; allowed: the ARN"
+        " of an ACM certificate in the deployment's region us-east-1",
+    ),
+    (
+        "load_balancer",
+        "load_balancer_http_port, load_balancer_https_port is 80, 80; allowed: two different ports",
+    ),
+    (
+        "load_balancer",
+        "load_balancer_health_check_interval, load_balancer_health_check_timeout is 3 s, 5 s",
+    ),
+    ("load_balancer", "load_balancer_health_check_matcher is ok; allowed: HTTP codes 200-499"),
+    (
+        "security",
+        "security_alb_ingress_cidrs is ['10.0.0.0/33', '::/0']; allowed: IPv4 CIDR blocks",
+    ),
+    ("security", "security_auth_password_length is 8; allowed: 16 to 4096 characters"),
+    ("security", "security_auth_admin_username is 'the admin'; allowed: 1 to 64 letters"),
+    ("storage", "storage_db_allocated_storage, storage_db_max_allocated_storage is 10, 100 GiB"),
+    ("storage", "storage_db_backup_retention_days is 40; allowed: 0 to 35 days"),
+    ("storage", "storage_db_username is 'admin'; allowed: 1 to 63 letters"),
+    ("storage", "storage_db_port is 80; allowed: 1150 to 65535 (RDS)"),
+    ("tags", "key 'aws:owner' uses the reserved prefix aws:"),
+    ("tags", "the value of 'Team' is longer than 256 characters"),
+    ("container port", "security_alb_listener_ports, security_container_port is [80], 80"),
+    ("health check path", "load_balancer_health_check_path='health' must be an absolute path"),
+    (
+        "secret in the environment",
+        "ecs_container_environment sets API_TOKEN, a name that looks like a secret",
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def rule_runs(emu, tmp_path_factory):
+    """One refused deploy per group of RULE_GROUPS (run when a test first asks for it), and
+    whether the account was left exactly as it was."""
+    runs = {}
+
+    def run(group):
+        if group not in runs:
+            emu.reset()
+            before = account_listing(emu)
+            inventory = make_inventory(
+                tmp_path_factory.mktemp("rules"), group.replace(" ", "_"), RULE_GROUPS[group]
+            )
+            result = run_playbook("deploy", inventory=str(inventory), emulator=emu)
+            runs[group] = (result, account_listing(emu) == before)
+        return runs[group]
+
+    return run
+
+
+@pytest.mark.parametrize(("group", "message"), RULES, ids=[m[:60] for _, m in RULES])
+def test_aws_limits_refused_before_any_change(rule_runs, group, message):
+    result, unchanged = rule_runs(group)
+    assert result.rc != 0, result.tail()
+    assert message in " ".join(result.stdout.split()), result.tail()
+    assert unchanged, "the refused deploy changed the account"
 
 
 def test_database_connection_budget_names_the_instance_limit(emu, tmp_path):
