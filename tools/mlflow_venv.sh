@@ -1,6 +1,7 @@
 #!/bin/sh
-# Create or refresh .venv-mlflow: the packages of the MLflow image (docker/requirements.txt),
-# so tests and tools/run_local.py run docker/entrypoint.py exactly as the container does.
+# Create or refresh .venv-mlflow: the packages of the MLflow image (docker/requirements.txt, the
+# lock file with hashes the Dockerfile installs, the same way: --no-deps --require-hashes), so
+# tests and tools/run_local.py run docker/entrypoint.py exactly as the container does.
 #
 #   tools/mlflow_venv.sh            # uses python3.11 when present, else python3
 #   PYTHON=/usr/bin/python3.11 MLFLOW_VENV=/tmp/venv tools/mlflow_venv.sh
@@ -25,7 +26,17 @@ if [ -x "$VENV/bin/python" ] && [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$WANT"
 fi
 
 echo "creating $VENV with $($PYTHON --version 2>&1) from docker/requirements.txt"
-"$PYTHON" -m venv "$VENV"
-"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$REQUIREMENTS"
+# A fresh venv (a package an earlier lock had must not linger), built beside the old one and
+# swapped in when complete, so tests using the old one meanwhile keep working.
+NEW="$VENV.new"
+rm -rf "$NEW"
+"$PYTHON" -m venv "$NEW"
+"$NEW/bin/python" -m pip install --quiet --disable-pip-version-check \
+    --no-deps --require-hashes --only-binary=:all: -r "$REQUIREMENTS"
+rm -rf "$VENV"
+# venv scripts name their interpreter by path: recreate them at the final place (no reinstall).
+mv "$NEW" "$VENV"
+"$PYTHON" -m venv --upgrade "$VENV" >/dev/null
+grep -rl "$NEW" "$VENV/bin" 2>/dev/null | xargs -r sed -i "s#$NEW#$VENV#g"
 "$VENV/bin/python" -c "import mlflow, psycopg2, boto3; print('mlflow', mlflow.__version__)"
 echo "$WANT" > "$STAMP"

@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -56,6 +57,15 @@ class TaskEnvironment:
     command: list[str] = field(default_factory=list)
     image: str = ""
     secret_names: set[str] = field(default_factory=set)
+    # What `--docker` needs to run the container in the box Fargate gives it.
+    cpu_units: int = 0  # task CPU (1024 = 1 vCPU)
+    memory_mib: int = 0  # task memory
+    user: str | None = None
+    stop_timeout: int = 30  # ECS's default
+    health_check: dict = field(default_factory=dict)
+    read_only: bool = False
+    mounts: list[dict] = field(default_factory=list)  # [{"path", "volume", "efs", "read_only"}]
+    linux: dict = field(default_factory=dict)
 
     def set(self, name: str, value: str, source: str) -> None:
         self.values[name] = value
@@ -133,6 +143,24 @@ def read_task(clients, family: str, container: str) -> TaskEnvironment:
         raise RunLocalError(f"{family} has no container {container!r} (containers: {names})")
     spec = chosen[0]
     task = TaskEnvironment(command=list(spec.get("command") or ["serve"]), image=spec["image"])
+    task.cpu_units = int(taskdef.get("cpu") or spec.get("cpu") or 0)
+    task.memory_mib = int(taskdef.get("memory") or spec.get("memory") or 0)
+    task.user = spec.get("user") or None
+    task.stop_timeout = int(spec.get("stopTimeout") or 30)
+    task.health_check = dict(spec.get("healthCheck") or {})
+    task.read_only = bool(spec.get("readonlyRootFilesystem"))
+    task.linux = dict(spec.get("linuxParameters") or {})
+    volumes = {v["name"]: v for v in taskdef.get("volumes", [])}
+    for point in spec.get("mountPoints", []):
+        volume = volumes.get(point["sourceVolume"], {})
+        task.mounts.append(
+            {
+                "path": point["containerPath"],
+                "volume": point["sourceVolume"],
+                "efs": "efsVolumeConfiguration" in volume,
+                "read_only": bool(point.get("readOnly")),
+            }
+        )
     for item in spec.get("environment", []):
         task.set(item["name"], item["value"], "environment")
     for item in spec.get("secrets", []):
@@ -280,29 +308,92 @@ def docker_available() -> bool:
     return proc.returncode == 0
 
 
-def run_docker(task: TaskEnvironment, args, runtime_dir: Path) -> int:
-    if not docker_available():
-        raise RunLocalError(
-            "--docker: no Docker engine answers (`docker info` failed); run without --docker "
-            "to use the local virtualenv, or start a Docker engine"
-        )
+def docker_limits(task: TaskEnvironment) -> list[str]:
+    """The Fargate box: task CPU as --cpus, task memory as --memory (no swap)."""
+    flags = []
+    if task.cpu_units:
+        flags += ["--cpus", f"{task.cpu_units / 1024:g}"]
+    if task.memory_mib:
+        flags += ["--memory", f"{task.memory_mib}m", "--memory-swap", f"{task.memory_mib}m"]
+    return flags
+
+
+def docker_health_flags(health: dict) -> list[str]:
+    """The container definition's healthCheck as docker run flags (ECS's defaults filled in)."""
+    command = list(health.get("command") or [])
+    if not command:
+        return []
+    if command[0] == "CMD-SHELL":
+        shell = " ".join(command[1:])
+    elif command[0] == "CMD":
+        shell = "exec " + shlex.join(command[1:])
+    else:
+        shell = shlex.join(command)
+    return [
+        "--health-cmd", shell,
+        "--health-interval", f"{int(health.get('interval', 30))}s",
+        "--health-timeout", f"{int(health.get('timeout', 5))}s",
+        "--health-retries", str(int(health.get("retries", 3))),
+        "--health-start-period", f"{int(health.get('startPeriod', 0))}s",
+    ]  # fmt: skip
+
+
+def docker_mount_flags(task: TaskEnvironment, data_dir: Path) -> list[str]:
+    """--read-only and a mount for each mount point of the task definition.
+
+    An EFS volume (and any volume on the data directory) becomes the local data directory, so
+    the SQLite file survives like on EFS; any other volume (Fargate's task storage) becomes a
+    tmpfs with the permissions of /tmp, lost when the container stops, as on Fargate.
+    """
+    flags = ["--read-only"] if task.read_only else []
+    mounted = set()
+    for mount in task.mounts:
+        path = mount["path"]
+        if path in mounted:
+            continue
+        mounted.add(path)
+        if mount["efs"] or path == CONTAINER_DATA_DIR:
+            spec = f"type=bind,source={data_dir},target={path}"
+        else:
+            spec = f"type=tmpfs,target={path},tmpfs-mode=1777"
+        if mount["read_only"]:
+            spec += ",readonly"
+        flags += ["--mount", spec]
+    if CONTAINER_DATA_DIR not in mounted:
+        flags += ["--mount", f"type=bind,source={data_dir},target={CONTAINER_DATA_DIR}"]
+    return flags
+
+
+def docker_linux_flags(task: TaskEnvironment) -> list[str]:
+    flags = []
+    if task.user:
+        flags += ["--user", task.user]
+    caps = task.linux.get("capabilities") or {}
+    flags += [f"--cap-add={c}" for c in caps.get("add", [])]
+    flags += [f"--cap-drop={c}" for c in caps.get("drop", [])]
+    if task.linux.get("initProcessEnabled"):
+        flags.append("--init")
+    return flags
+
+
+def docker_command(task: TaskEnvironment, args, runtime_dir: Path) -> tuple[list[str], str]:
+    """The `docker run` command line for the task, and the container's name."""
     image = args.image or task.image
     env = dict(task.values)
-    # Inside the container the emulator is the host, and the server listens on all interfaces.
-    env["MLFLOW_S3_ENDPOINT_URL"] = args.endpoint_url.replace(
-        "127.0.0.1", "host.docker.internal"
-    ).replace("localhost", "host.docker.internal")
-    env["MLFLOW_HOST"] = "0.0.0.0"
-    env["MLFLOW_PORT"] = "5000"
-    volume = []
-    if env.get("MLFLOW_DATA_DIR"):
-        host_dir = env["MLFLOW_DATA_DIR"]
-        Path(host_dir).mkdir(parents=True, exist_ok=True)
-        volume = ["-v", f"{host_dir}:{CONTAINER_DATA_DIR}"]
-        env["MLFLOW_DATA_DIR"] = CONTAINER_DATA_DIR
-        for name in ("MLFLOW_BACKEND_STORE_URI", "MLFLOW_ARTIFACTS_DESTINATION"):
-            if env.get(name):
-                env[name] = env[name].replace(host_dir, CONTAINER_DATA_DIR)
+    # Host networking: the container reaches the emulator on the host's loopback, and the
+    # server listens on the host's port as the task does on its ENI.
+    env["MLFLOW_HOST"] = args.host
+    env["MLFLOW_PORT"] = str(args.port)
+    data_dir = Path(env.get("MLFLOW_DATA_DIR") or args.data_dir).resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() == 0:  # the container runs as uid 10001 (the image's user)
+        os.chown(data_dir, 10001, 10001)
+    else:
+        data_dir.chmod(0o777)
+    env["MLFLOW_DATA_DIR"] = CONTAINER_DATA_DIR
+    for name in ("MLFLOW_BACKEND_STORE_URI", "MLFLOW_ARTIFACTS_DESTINATION"):
+        if env.get(name):
+            env[name] = env[name].replace(str(data_dir), CONTAINER_DATA_DIR)
     # Secrets go through a private env file, never the docker command line.
     env_file = runtime_dir / "container.env"
     fd = os.open(env_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -311,25 +402,58 @@ def run_docker(task: TaskEnvironment, args, runtime_dir: Path) -> int:
             if "\n" in value:
                 raise RunLocalError(f"{name} has a line break; docker --env-file cannot pass it")
             handle.write(f"{name}={value}\n")
+    name = args.name or f"mlflow-local-{args.port}"
     cmd = [
-        "docker",
-        "run",
-        "--rm",
-        "--init",
-        "--name",
-        f"mlflow-local-{args.port}",
-        "--add-host",
-        "host.docker.internal:host-gateway",
-        "-p",
-        f"127.0.0.1:{args.port}:5000",
-        "--env-file",
-        str(env_file),
-        *volume,
+        "docker", "run", "--rm", "--name", name,
+        "--network", "host",
+        "--env-file", str(env_file),
+        "--stop-timeout", str(task.stop_timeout),
+        *docker_limits(task),
+        *docker_linux_flags(task),
+        *docker_health_flags(task.health_check),
+        *docker_mount_flags(task, data_dir),
         image,
         *task.command,
-    ]
-    print(f"run_local: docker run {image} -> http://127.0.0.1:{args.port}", file=sys.stderr)
-    return _run_foreground(cmd, dict(os.environ), ROOT)
+    ]  # fmt: skip
+    return cmd, name
+
+
+def run_docker(task: TaskEnvironment, args, runtime_dir: Path) -> int:
+    if not docker_available():
+        raise RunLocalError(
+            "--docker: no Docker engine answers (`docker info` failed); run without --docker "
+            "to use the local virtualenv, or start a Docker engine (tools/docker_engine.sh)"
+        )
+    cmd, name = docker_command(task, args, runtime_dir)
+    image = args.image or task.image
+    print(
+        f"run_local: docker run {image} -> http://127.0.0.1:{args.port} "
+        f"({' '.join(docker_limits(task)) or 'no limits'}; Ctrl-C stops it like ECS: SIGTERM, "
+        f"SIGKILL after {task.stop_timeout}s)",
+        file=sys.stderr,
+        flush=True,
+    )
+    proc = subprocess.Popen(cmd, cwd=ROOT, start_new_session=True)
+    stopping = []
+
+    def stop(_signum, _frame):
+        # What ECS does: SIGTERM to the container, SIGKILL after the task's stopTimeout.
+        if not stopping and proc.poll() is None:
+            stopping.append(True)
+            subprocess.Popen(
+                ["docker", "stop", "--time", str(task.stop_timeout), name],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, stop)
+    while True:
+        try:
+            rc = proc.wait()
+        except KeyboardInterrupt:  # pragma: no cover - handled by stop()
+            continue
+        return 128 - rc if rc < 0 else rc
 
 
 def parse_args(argv: list[str] | None):
@@ -359,6 +483,7 @@ def parse_args(argv: list[str] | None):
     )
     parser.add_argument("--docker", action="store_true", help="run the real image instead")
     parser.add_argument("--image", help="with --docker: image to run (default: the task's)")
+    parser.add_argument("--name", help="with --docker: container name (mlflow-local-<port>)")
     return parser.parse_args(argv)
 
 

@@ -1,52 +1,69 @@
-"""The image role's ECR part (playbooks/image.yml) against the emulator.
+"""The image role (playbooks/image.yml): ECR repository, content tag, build/push, no-engine paths.
 
-The emulator has no Docker engine behind it (and this sandbox none at all), so the build and
-push are covered by the role's own message when no engine answers; everything up to there,
-the ECR repository and its settings, is read back with boto3.
+The emulator's ECR has no registry API, so the build/tag/push path is tested end to end against
+a local registry (Debian's docker-registry on a loopback port), selected with `image_registry`;
+the ECR part (repository settings, tags, the tag lookup through DescribeImages) is read back from
+the emulator with boto3. "No Docker engine" is a DOCKER_HOST that answers nothing.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
-import subprocess
+import sys
 from pathlib import Path
 
+import docker_helpers
 import pytest
+from docker_helpers import docker
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tools"))
+
+import build_image  # noqa: E402
 
 pytestmark = pytest.mark.integration
 
-ROOT = Path(__file__).resolve().parents[2]
+# Session fixtures of docker_helpers (engine, stand-in base, image, registry) used here.
+docker_engine = docker_helpers.docker_engine
+base_image = docker_helpers.base_image
+local_registry = docker_helpers.local_registry
+
 REPO = "mlflow-tracking"
 ECR_ONLY = {"image_build": False}
+NO_ENGINE = {"DOCKER_HOST": "unix:///nonexistent/docker.sock"}
+TAGS = {"Application": "mlflow", "ManagedBy": "mlops.mlflow_ecs", "Name": REPO}
 
 
-def git_commit() -> str:
-    return subprocess.run(
-        ["git", "rev-parse", "--short=12", "HEAD"],
-        cwd=ROOT / "docker",
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-
-
-def docker_engine_answers() -> bool:
-    if shutil.which("docker") is None:
-        return False
-    return subprocess.run(["docker", "info"], capture_output=True, timeout=30).returncode == 0
-
-
-def describe(ecr) -> dict | None:
+def describe(ecr, name: str = REPO) -> dict | None:
     try:
-        return ecr.describe_repositories(repositoryNames=[REPO])["repositories"][0]
+        return ecr.describe_repositories(repositoryNames=[name])["repositories"][0]
     except ecr.exceptions.RepositoryNotFoundException:
         return None
+
+
+def shown_image_uri(stdout: str) -> str:
+    line = next(line for line in stdout.splitlines() if "image_uri=" in line)
+    return line.split("image_uri=", 1)[1].strip().strip('"')
 
 
 @pytest.fixture(scope="module")
 def ecr(emulator):
     return emulator.client("ecr")
+
+
+@pytest.fixture(scope="module")
+def build_settings(tmp_path_factory, base_image) -> dict:
+    """Role variables for a build on this machine: the stand-in base, this machine's pip."""
+    work = tmp_path_factory.mktemp("pip")
+    build_image.write_build_files(work, build_image.pip_settings())
+    settings = {
+        "image_build_base": base_image,
+        "image_build_pip_config": str(work / "build-pip.conf"),
+    }
+    if (work / "build-ca.pem").exists():
+        settings["image_build_ca_bundle"] = str(work / "build-ca.pem")
+    return settings
 
 
 def test_check_mode_creates_nothing(playbook, emulator, ecr):
@@ -55,7 +72,7 @@ def test_check_mode_creates_nothing(playbook, emulator, ecr):
     assert describe(ecr) is None
 
 
-def test_repository_scan_on_push_and_lifecycle_policy(playbook, emulator, ecr):
+def test_repository_settings_tags_and_content_tag(playbook, emulator, ecr):
     result = playbook("image", emulator=emulator, extra_vars=ECR_ONLY)
     assert result.rc == 0, result.tail()
     assert result.changed > 0
@@ -63,25 +80,35 @@ def test_repository_scan_on_push_and_lifecycle_policy(playbook, emulator, ecr):
     repo = describe(ecr)
     assert repo is not None
     assert repo["imageScanningConfiguration"]["scanOnPush"] is True
-    assert repo["imageTagMutability"] == "MUTABLE"
+    assert repo["imageTagMutability"] == "IMMUTABLE"
+    tags = ecr.list_tags_for_resource(resourceArn=repo["repositoryArn"])["tags"]
+    assert {t["Key"]: t["Value"] for t in tags} == TAGS  # shared: no Environment tag
 
     policy = json.loads(ecr.get_lifecycle_policy(repositoryName=REPO)["lifecyclePolicyText"])
-    assert policy == {
-        "rules": [
-            {
-                "rulePriority": 1,
-                "description": "Keep the last 20 images",
-                "selection": {
-                    "tagStatus": "any",
-                    "countType": "imageCountMoreThan",
-                    "countNumber": 20,
-                },
-                "action": {"type": "expire"},
-            }
-        ]
+    assert policy["rules"][0]["selection"] == {
+        "tagStatus": "any",
+        "countType": "imageCountMoreThan",
+        "countNumber": 20,
     }
-    # The fact handed to deploy: the repository URI with the commit tag.
-    assert f"image_uri={repo['repositoryUri']}:{git_commit()}" in result.stdout
+    assert policy["rules"][0]["action"] == {"type": "expire"}
+    # Not pushed (no build asked): the content tag, the same hash tools/build_image.py computes.
+    assert shown_image_uri(result.stdout) == f"{repo['repositoryUri']}:{build_image.content_tag()}"
+
+
+def test_content_tag_follows_content_not_git(playbook, emulator, tmp_path):
+    context = tmp_path / "docker"
+    shutil.copytree(ROOT / "docker", context)
+    (context / "README.md").write_text("documentation does not change the image\n")
+    same = playbook("image", emulator=emulator,
+                    extra_vars={**ECR_ONLY, "image_build_context": str(context)})  # fmt: skip
+    assert same.rc == 0, same.tail()
+    assert shown_image_uri(same.stdout).endswith(":" + build_image.content_tag())
+    (context / "entrypoint.py").write_text((context / "entrypoint.py").read_text() + "\n# x\n")
+    changed = playbook("image", emulator=emulator,
+                       extra_vars={**ECR_ONLY, "image_build_context": str(context)})  # fmt: skip
+    assert changed.rc == 0, changed.tail()
+    tag = shown_image_uri(changed.stdout).rsplit(":", 1)[1]
+    assert tag == build_image.content_tag(context) != build_image.content_tag()
 
 
 def test_second_run_and_check_mode_change_nothing(playbook, emulator):
@@ -93,50 +120,71 @@ def test_second_run_and_check_mode_change_nothing(playbook, emulator):
     assert checked.changed == 0, checked.tail()
 
 
-def test_keep_count_and_immutable_tags(playbook, emulator, ecr):
-    settings = {**ECR_ONLY, "image_keep_count": 5, "image_tag_mutability": "immutable"}
-    result = playbook("image", emulator=emulator, extra_vars=settings)
-    assert result.rc == 0, result.tail()
-    assert result.changed > 0
-    assert describe(ecr)["imageTagMutability"] == "IMMUTABLE"
-    policy = json.loads(ecr.get_lifecycle_policy(repositoryName=REPO)["lifecyclePolicyText"])
-    assert policy["rules"][0]["selection"]["countNumber"] == 5
-    assert playbook("image", emulator=emulator, extra_vars=settings).changed == 0
-
-    # Back to the defaults for the tests that follow.
-    assert playbook("image", emulator=emulator, extra_vars=ECR_ONLY).rc == 0
-
-
-def test_explicit_commit_tag(playbook, emulator, ecr):
-    result = playbook("image", emulator=emulator, extra_vars={**ECR_ONLY, "image_commit": "ci-42"})
-    assert result.rc == 0, result.tail()
-    assert f"image_uri={describe(ecr)['repositoryUri']}:ci-42" in result.stdout
-
-
-@pytest.mark.skipif(docker_engine_answers(), reason="a Docker engine answers here")
-def test_no_docker_engine_stops_after_ecr_with_a_clear_message(playbook, emulator, ecr):
-    # inventories/local turns the build off (no engine expected there); a user asking for it:
-    result = playbook("image", emulator=emulator, extra_vars={"image_build": True})
-    assert result.rc != 0
-    assert "No Docker engine was found" in result.stdout
-    assert "image_build=false" in result.stdout
-    assert describe(ecr) is not None  # the ECR part ran first
-    assert result.recap["failed"] == 1
-
-
-def test_absent_keeps_the_shared_repository_unless_forced(playbook, emulator, ecr):
+def test_pushed_ecr_tag_is_found_without_docker(playbook, emulator, ecr):
+    """An image already in ECR under the content tag: a deploy without Docker names its digest."""
     manifest = {
         "schemaVersion": 2,
         "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
         "config": {
             "mediaType": "application/vnd.docker.container.image.v1+json",
             "size": 7023,
-            "digest": "sha256:" + "a" * 64,
+            "digest": "sha256:" + "b" * 64,
         },
         "layers": [],
     }
-    ecr.put_image(repositoryName=REPO, imageManifest=json.dumps(manifest), imageTag="abc123")
+    tag = build_image.content_tag()
+    pushed = ecr.put_image(repositoryName=REPO, imageManifest=json.dumps(manifest), imageTag=tag)
+    digest = pushed["image"]["imageId"]["imageDigest"]
+    result = playbook("image", emulator=emulator, extra_vars={"image_build": True}, env=NO_ENGINE)
+    assert result.rc == 0, result.tail()
+    # rc 0 without an engine: nothing was built; the task definition gets the digest.
+    assert shown_image_uri(result.stdout) == f"{describe(ecr)['repositoryUri']}@{digest}"
+    assert result.changed == 0, result.tail()
 
+
+def test_no_image_and_no_engine_stops_before_creating_anything(playbook, emulator, ecr, tmp_path):
+    context = tmp_path / "docker"
+    shutil.copytree(ROOT / "docker", context)
+    (context / "entrypoint.py").write_text((context / "entrypoint.py").read_text() + "\n# y\n")
+    extra = {"image_build": True, "image_build_context": str(context),
+             "image_repository_name": "never-created"}  # fmt: skip
+    result = playbook("image", emulator=emulator, extra_vars=extra, env=NO_ENGINE)
+    assert result.rc != 0
+    assert "no Docker engine answers here" in result.stdout
+    assert "Nothing was created" in result.stdout
+    assert "playbooks/image.yml" in result.stdout
+    assert describe(ecr, "never-created") is None
+    assert result.recap["failed"] == 1 and result.recap["changed"] == 0
+
+
+@pytest.mark.slow
+def test_build_push_to_a_registry_and_pin_the_digest(
+    playbook, emulator, local_registry, build_settings
+):
+    extra = {"image_registry": local_registry.host, "image_registry_scheme": "http",
+             **build_settings}  # fmt: skip
+    tag = build_image.content_tag()
+    assert local_registry.manifest(REPO, tag)[0] == 404
+
+    built = playbook("image", emulator=emulator, extra_vars=extra)
+    assert built.rc == 0, built.tail()
+    status, digest = local_registry.manifest(REPO, tag)
+    assert status == 200 and digest.startswith("sha256:")
+    assert shown_image_uri(built.stdout) == f"{local_registry.host}/{REPO}@{digest}"
+    # The pushed image runs: pull it by digest and ask the entrypoint for its usage.
+    ref = f"{local_registry.host}/{REPO}@{digest}"
+    docker("pull", ref)
+    assert docker("run", "--rm", ref, "help").stdout.startswith("Entrypoint of the MLflow")
+
+    # Pushed: the next run builds nothing, and needs no Docker engine at all.
+    again = playbook("image", emulator=emulator, extra_vars=extra, env=NO_ENGINE)
+    assert again.rc == 0, again.tail()
+    assert again.changed == 0, again.tail()
+    assert shown_image_uri(again.stdout) == f"{local_registry.host}/{REPO}@{digest}"
+    assert local_registry.tags(REPO) == [tag]
+
+
+def test_absent_keeps_the_shared_repository_unless_forced(playbook, emulator, ecr):
     kept = playbook("image", emulator=emulator, extra_vars={"mlflow_state": "absent"})
     assert kept.rc == 0, kept.tail()
     assert kept.changed == 0

@@ -1,0 +1,320 @@
+"""The real image, run as the deployed task runs it (tools/run_local.py --docker).
+
+The local inventory is deployed into the emulator with the real playbook; run_local reads the
+registered task definition back and runs it in the image built from docker/ (on the stand-in
+base), with the task's environment, secrets, CPU and memory limits, user, stop timeout, health
+check, and its read-only root file system with a volume on each writable path. Artifacts go to
+the emulator's S3 from inside the container (host networking).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import docker_helpers
+import pytest
+from docker_helpers import MemorySampler, docker, force_remove, image_size, wait_health
+from entrypoint_helpers import MLFLOW_PYTHON, free_port, http
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("mlflow_venv")]
+
+# Session fixtures of docker_helpers (engine, stand-in base, image, registry) used here.
+docker_engine = docker_helpers.docker_engine
+base_image = docker_helpers.base_image
+mlflow_image = docker_helpers.mlflow_image
+
+FAMILY = "local-mlflow-tracking"
+MAX_IMAGE_BYTES = 400 * 1000 * 1000  # docker reports sizes in SI units
+CLIENTS = 16
+# The paths the server writes to; everything else is read-only (ECS.5).
+WRITABLE_PATHS = ("/tmp", "/mlflow/data")
+
+LOAD_SCRIPT = r"""
+import json, os, sys, tempfile, threading, time, traceback
+
+import mlflow
+from mlflow.entities import Metric, Param
+
+clients, runs_each, batches = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+mlflow.set_tracking_uri(os.environ["TRACKING_URI"])
+client = mlflow.MlflowClient()
+experiment_id = client.create_experiment(f"load-{time.time_ns()}")
+errors, done, latencies = [], [], []
+lock = threading.Lock()
+
+
+def worker(n):
+    for r in range(runs_each):
+        try:
+            run = client.create_run(experiment_id, run_name=f"client-{n}-{r}")
+            run_id = run.info.run_id
+            expected_params = {f"p{i}": f"{n}-{r}-{i}" for i in range(5)}
+            expected_metrics = {}
+            for b in range(batches):
+                now = int(time.time() * 1000)
+                metrics = [Metric(f"m{i}", n + r / 10 + i / 100 + b, now, b) for i in range(20)]
+                params = [Param(k, v) for k, v in expected_params.items()] if b == 0 else []
+                start = time.monotonic()
+                client.log_batch(run_id, metrics=metrics, params=params)
+                with lock:
+                    latencies.append(time.monotonic() - start)
+                expected_metrics = {m.key: m.value for m in metrics}
+            path = os.path.join(tempfile.mkdtemp(), f"result-{n}-{r}.txt")
+            with open(path, "w") as handle:
+                handle.write(f"client {n} run {r}\n")
+            client.log_artifact(run_id, path)
+            client.set_terminated(run_id)
+            got = client.get_run(run_id)
+            assert got.data.params == expected_params, (got.data.params, expected_params)
+            assert got.data.metrics == expected_metrics, (got.data.metrics, expected_metrics)
+            history = client.get_metric_history(run_id, "m0")
+            assert [m.step for m in history] == list(range(batches)), history
+            names = [f.path for f in client.list_artifacts(run_id)]
+            assert names == [f"result-{n}-{r}.txt"], names
+            local = client.download_artifacts(run_id, f"result-{n}-{r}.txt", tempfile.mkdtemp())
+            assert open(local).read() == f"client {n} run {r}\n"
+            with lock:
+                done.append(run_id)
+        except Exception:
+            with lock:
+                errors.append(traceback.format_exc())
+
+
+threads = [threading.Thread(target=worker, args=(n,)) for n in range(clients)]
+start = time.monotonic()
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+elapsed = time.monotonic() - start
+latencies.sort()
+print(json.dumps({
+    "experiment_id": experiment_id, "runs": done, "errors": errors[:5],
+    "error_count": len(errors), "seconds": elapsed,
+    "requests": len(latencies),
+    "p50": latencies[len(latencies) // 2] if latencies else None,
+    "p95": latencies[int(len(latencies) * 0.95)] if latencies else None,
+}))
+"""
+
+
+def run_load(workdir: Path, base_url: str, password: str, clients: int = CLIENTS) -> dict:
+    script = workdir / "load.py"
+    script.write_text(LOAD_SCRIPT)
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(workdir),
+        "TRACKING_URI": base_url,
+        "MLFLOW_TRACKING_USERNAME": "admin",
+        "MLFLOW_TRACKING_PASSWORD": password,
+        "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0",  # an error must show, not be retried away
+        "MLFLOW_HTTP_REQUEST_TIMEOUT": "120",
+        "MLFLOW_DISABLE_TELEMETRY": "true",
+        "DO_NOT_TRACK": "true",
+    }
+    proc = subprocess.run(
+        [str(MLFLOW_PYTHON), str(script), str(clients), "2", "5"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def deployed(emulator, playbook, tmp_path_factory) -> dict:
+    """The local inventory deployed into the emulator; the task definition as ECS holds it."""
+    outputs = tmp_path_factory.mktemp("outputs") / "local.json"
+    result = playbook("deploy", emulator=emulator, extra_vars={"mlflow_outputs_file": str(outputs)})
+    assert result.rc == 0, result.tail()
+    ecs = emulator.client("ecs")
+    taskdef = ecs.describe_task_definition(taskDefinition=FAMILY)["taskDefinition"]
+    container = taskdef["containerDefinitions"][0]
+    if not container.get("readonlyRootFilesystem"):
+        # Until roles/ecs declares them: the same task with a read-only root file system and a
+        # task volume on each writable path, registered as the family's next revision.
+        container["readonlyRootFilesystem"] = True
+        names = {path: "mlflow-" + path.strip("/").replace("/", "-") for path in WRITABLE_PATHS}
+        taken = {m["containerPath"] for m in container.get("mountPoints", [])}
+        container["mountPoints"] = container.get("mountPoints", []) + [
+            {"sourceVolume": names[p], "containerPath": p, "readOnly": False}
+            for p in WRITABLE_PATHS
+            if p not in taken
+        ]
+        volumes = taskdef.get("volumes", []) + [
+            {"name": names[p]} for p in WRITABLE_PATHS if p not in taken
+        ]
+        keep = ("family", "taskRoleArn", "executionRoleArn", "networkMode", "cpu", "memory",
+                "requiresCompatibilities", "runtimePlatform", "ephemeralStorage")  # fmt: skip
+        ecs.register_task_definition(
+            **{k: taskdef[k] for k in keep if taskdef.get(k)},
+            containerDefinitions=[container],
+            volumes=volumes,
+        )
+        taskdef = ecs.describe_task_definition(taskDefinition=FAMILY)["taskDefinition"]
+    return {"taskdef": taskdef, "container": taskdef["containerDefinitions"][0]}
+
+
+def admin_password(emulator) -> str:
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "run_local.py"), "--endpoint-url",
+         emulator.endpoint_url, "--family", FAMILY, "--admin-password"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.strip()
+
+
+class RunLocal:
+    """tools/run_local.py --docker in its own session; the container is named after the port."""
+
+    def __init__(self, emulator, image: str, workdir: Path) -> None:
+        self.port = free_port()
+        self.name = f"mlflow-test-{self.port}"
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.log_path = workdir / "run_local.log"
+        self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(
+            [sys.executable, str(ROOT / "tools" / "run_local.py"), "--docker",
+             "--family", FAMILY, "--endpoint-url", emulator.endpoint_url,
+             "--port", str(self.port), "--image", image, "--name", self.name,
+             "--data-dir", str(workdir / "data")],
+            stdout=self._log, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True,
+        )  # fmt: skip
+
+    @property
+    def log(self) -> str:
+        self._log.flush()
+        return self.log_path.read_text(errors="replace")
+
+    def inspect(self) -> dict:
+        return json.loads(docker("inspect", self.name).stdout)[0]
+
+    def wait_created(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while docker("inspect", self.name, check=False).returncode != 0:
+            assert self.proc.poll() is None, self.log
+            assert time.monotonic() < deadline, self.log
+            time.sleep(0.2)
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=10)
+        force_remove(self.name)
+        self._log.close()
+
+
+def test_image_is_slim_and_holds_no_build_settings(mlflow_image):
+    size = image_size(mlflow_image)
+    print(f"\nimage {mlflow_image}: {size / 1e6:.0f} MB")
+    assert size <= MAX_IMAGE_BYTES, f"{size / 1e6:.0f} MB > 400 MB"
+    history = docker("history", "--no-trunc", "--format", "{{.CreatedBy}}", mlflow_image).stdout
+    for leak in ("build-pip.conf", "build-ca.pem", "PIP_CONFIG_FILE", "PIP_INDEX_URL", "PIP_CERT"):
+        assert leak not in history, leak
+    found = docker(
+        "run",
+        "--rm",
+        "--entrypoint",
+        "sh",
+        mlflow_image,
+        "-c",
+        "find / -xdev \\( -name 'build-pip.conf' -o -name 'build-ca.pem' "
+        "-o -name pip.conf \\) -print; ls /opt/venv/bin | grep -x pip || true",
+    ).stdout
+    assert found.strip() == "", found
+    config = json.loads(docker("image", "inspect", mlflow_image).stdout)[0]["Config"]
+    assert config["User"] == "10001:10001"
+    assert not any(e.startswith("PIP_") for e in config["Env"]), config["Env"]
+    assert config["Healthcheck"]["Test"] == ["CMD", "python", "/app/entrypoint.py", "healthcheck"]
+
+
+def test_the_deployed_task_runs_in_the_image(emulator, deployed, mlflow_image, tmp_path):
+    container = deployed["container"]
+    taskdef = deployed["taskdef"]
+    memory_mib = int(taskdef["memory"])
+    stop_timeout = int(container.get("stopTimeout", 30))
+    password = admin_password(emulator)
+    bucket_dest = dict((e["name"], e["value"]) for e in container["environment"])[
+        "MLFLOW_ARTIFACTS_DESTINATION"
+    ]
+    assert bucket_dest.startswith("s3://")
+    bucket, _, prefix = bucket_dest[len("s3://") :].partition("/")
+
+    run = RunLocal(emulator, mlflow_image, tmp_path)
+    try:
+        run.wait_created()
+        info = run.inspect()
+        host = info["HostConfig"]
+        # The box Fargate gives the task, and the task definition's container settings.
+        assert host["Memory"] == memory_mib * 1024 * 1024
+        assert host["NanoCpus"] == int(taskdef["cpu"]) * 1_000_000_000 // 1024
+        assert host["ReadonlyRootfs"] is True
+        assert not host.get("CapAdd"), host.get("CapAdd")
+        assert not host.get("Privileged")
+        assert sorted(m["Target"] for m in host["Mounts"]) == sorted(WRITABLE_PATHS)
+        assert info["Config"]["User"] in ("", "10001:10001")  # the image's user
+        assert info["Config"]["StopTimeout"] == stop_timeout
+        # Healthy through the health check (the image's command, the task's timings).
+        status, seconds = wait_health(run.name, timeout=180)
+        assert status == "healthy", f"{status} after {seconds:.0f}s\n{run.log}"
+        uid = docker("exec", run.name, "id", "-u").stdout.strip()
+        assert uid == "10001"
+        # Read-only everywhere but the volumes.
+        probe = docker("exec", run.name, "sh", "-c",
+                       "touch /app/x 2>&1; touch /home/mlflow/x 2>&1; touch /tmp/x /mlflow/data/x "
+                       "&& echo writable", check=False).stdout  # fmt: skip
+        assert probe.count("Read-only file system") == 2 and "writable" in probe, probe
+
+        # Host header checks (MLflow's security middleware), /health always answers.
+        search = run.base_url + "/api/2.0/mlflow/experiments/search?max_results=1"
+        assert http(search, auth=("admin", password)).status == 200
+        assert http(search, host="evil.example.com", auth=("admin", password)).status == 403
+        assert http(search).status == 401
+
+        with MemorySampler(info["Id"]) as sampler:
+            result = run_load(tmp_path, run.base_url, password)
+        print(
+            f"\n{CLIENTS} clients: {len(result['runs'])} runs, {result['requests']} log-batch "
+            f"calls in {result['seconds']:.1f}s, p50 {result['p50']:.3f}s, "
+            f"p95 {result['p95']:.3f}s; peak memory {sampler.peak / 2**20:.0f} MiB "
+            f"of {memory_mib} MiB"
+        )
+        assert result["error_count"] == 0, "\n".join(result["errors"])
+        assert len(result["runs"]) == CLIENTS * 2
+        state = run.inspect()["State"]
+        assert state["Running"] and not state["OOMKilled"], state
+        assert sampler.peak < 0.7 * memory_mib * 2**20, (
+            f"peak {sampler.peak / 2**20:.0f} MiB >= 70% of {memory_mib} MiB"
+        )
+        # Every artifact went through the server into the emulator's S3.
+        s3 = emulator.client("s3")
+        for run_id in result["runs"]:
+            keys = [o["Key"] for o in s3.list_objects_v2(
+                Bucket=bucket, Prefix=f"{prefix}/{result['experiment_id']}/{run_id}/"
+            ).get("Contents", [])]  # fmt: skip
+            assert len(keys) == 1 and keys[0].endswith(".txt"), keys
+
+        # SIGTERM, as ECS stops a task: gone well within stopTimeout, not SIGKILLed.
+        start = time.monotonic()
+        os.killpg(run.proc.pid, signal.SIGTERM)
+        rc = run.proc.wait(timeout=stop_timeout + 15)
+        elapsed = time.monotonic() - start
+        print(f"stopped in {elapsed:.1f}s (stopTimeout {stop_timeout}s), exit {rc}")
+        assert elapsed < stop_timeout, run.log
+        assert rc in (0, 128 + signal.SIGTERM), f"exit {rc}\n{run.log}"
+        assert docker("inspect", run.name, check=False).returncode != 0  # removed (--rm)
+    finally:
+        with contextlib.suppress(Exception):
+            run.close()
+    assert password not in run.log
