@@ -7,7 +7,6 @@ artifact destination. Requests go through the Host header an ALB forwards.
 
 from __future__ import annotations
 
-import shutil
 import signal
 import subprocess
 import time
@@ -384,52 +383,12 @@ def test_auth_off_by_default(alb_server):
 
 
 @pytest.fixture(scope="module")
-def postgres(tmp_path_factory):
-    """A throwaway PostgreSQL cluster (Debian's package) on a free port."""
-    import os
-    import tempfile
-
-    initdb = shutil.which("initdb")
-    pg_ctl = shutil.which("pg_ctl")
-    if not (initdb and pg_ctl and shutil.which("psql")):
-        pytest.fail(
-            "PostgreSQL server binaries (initdb, pg_ctl, psql) missing: run tools/test-deps.sh"
-        )
-    as_user: list[str] = []
-    base = tempfile.mkdtemp(prefix="mlflow-pg-")
-    if os.geteuid() == 0:  # postgres refuses to run as root
-        as_user = ["runuser", "-u", "postgres", "--"]
-        shutil.chown(base, "postgres", "postgres")
-    datadir = f"{base}/data"
-    port = free_port()
-
-    def run(*cmd, check=True):
-        return subprocess.run([*as_user, *cmd], capture_output=True, text=True, check=check)
-
-    run(initdb, "-D", datadir, "-U", "postgres", "--auth-local=trust", "--auth-host=scram-sha-256")
-    started = run(
-        pg_ctl,
-        "-D",
-        datadir,
-        "-l",
-        f"{base}/server.log",
-        "-o",
-        f"-p {port} -k {base} -c listen_addresses=127.0.0.1",
-        "-w",
-        "start",
-        check=False,
-    )
-    if started.returncode != 0:
-        pytest.fail(f"PostgreSQL did not start: {started.stderr}")
-    password = "pg p@ss:w/rd%#?&="
-    try:
-        psql = ["psql", "-h", base, "-p", str(port), "-U", "postgres", "-v", "ON_ERROR_STOP=1"]
-        run(*psql, "-c", f"CREATE ROLE mlflow LOGIN PASSWORD '{password}'")
-        run(*psql, "-c", "CREATE DATABASE mlflow OWNER mlflow")
-        yield {"port": port, "password": password}
-    finally:
-        run(pg_ctl, "-D", datadir, "-m", "fast", "stop", check=False)
-        shutil.rmtree(base, ignore_errors=True)
+def postgres(postgres_factory):
+    """The shared throw-away PostgreSQL (tests/integration/postgres_helpers.py), with a
+    password that needs quoting in a URL, and a database `mlflow`."""
+    server = postgres_factory(password="pg p@ss:w/rd%#?&=")
+    server.create_database("mlflow")
+    return server
 
 
 def pg_env(tmp_path, postgres, **extra):

@@ -7,23 +7,17 @@ parameters, a metric history and an artifact with the real MLflow client, stop t
 SIGTERM as ECS does, start it again, and read everything back. Also: two entrypoints migrating a
 fresh PostgreSQL database at once both succeed (the migration runs under an advisory lock).
 
-The PostgreSQL server is Debian's package (tools/test-deps.sh installs it): a throw-away cluster
-on a free port in a temporary directory, stopped and removed at the end. initdb refuses to run
-as root, so as root the cluster runs as `nobody`.
+The PostgreSQL server is the shared throw-away cluster of tests/integration/postgres_helpers.py
+(fixture `postgres`, registered in tests/conftest.py).
 """
 
 from __future__ import annotations
 
-import contextlib
-import glob
 import json
 import os
-import shutil
 import signal
 import subprocess
-import tempfile
 import threading
-import uuid
 from pathlib import Path
 
 import pytest
@@ -39,128 +33,8 @@ from entrypoint_helpers import (
 pytestmark = [pytest.mark.integration, requires_mlflow_venv]
 
 BUCKET = "persistence-mlflow-artifacts"
-PG_BINDIRS = sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)
 # tools/test-deps.sh (run by make test) installs PostgreSQL: a missing one fails, never skips.
 requires_postgres = pytest.mark.usefixtures("postgres_binaries")
-
-
-# ---------------------------------------------------------------- a throw-away PostgreSQL
-
-
-class PostgresServer:
-    """initdb + pg_ctl on a free port, password authentication over TCP on 127.0.0.1."""
-
-    user = "mlflow"
-
-    def __init__(self) -> None:
-        self.bindir = Path(PG_BINDIRS[0])
-        self.port = free_port()
-        self.password = uuid.uuid4().hex
-        # Not under pytest's tmp_path: as root, that tree is closed to the `nobody` user.
-        self.root = Path(tempfile.mkdtemp(prefix="mlflow-pg-"))
-        self.datadir = self.root / "data"
-        self.as_user = ["runuser", "-u", "nobody", "--"] if os.geteuid() == 0 else []
-        if self.as_user:
-            shutil.chown(self.root, "nobody")
-
-    def _run(self, *cmd: str, timeout: float = 120) -> subprocess.CompletedProcess:
-        proc = subprocess.run(
-            [*self.as_user, *cmd], capture_output=True, text=True, timeout=timeout, cwd=self.root
-        )
-        assert proc.returncode == 0, f"{cmd[0]} failed:\n{proc.stdout}\n{proc.stderr}"
-        return proc
-
-    def start(self) -> None:
-        pwfile = self.root / "pwfile"
-        pwfile.write_text(self.password + "\n")
-        if self.as_user:
-            shutil.chown(pwfile, "nobody")
-        self._run(
-            str(self.bindir / "initdb"),
-            "-D",
-            str(self.datadir),
-            "-U",
-            self.user,
-            f"--pwfile={pwfile}",
-            "--auth=scram-sha-256",
-            "--encoding=UTF8",
-            "--no-sync",
-        )
-        pwfile.unlink()
-        options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root} -c fsync=off"
-        self._run(
-            str(self.bindir / "pg_ctl"),
-            "-D",
-            str(self.datadir),
-            "-l",
-            str(self.root / "server.log"),
-            "-o",
-            options,
-            "-w",
-            "start",
-        )
-
-    def create_database(self, name: str) -> None:
-        """CREATE DATABASE through psycopg2 of the MLflow virtualenv (what the image has)."""
-        code = (
-            "import psycopg2, sys\n"
-            "conn = psycopg2.connect(host='127.0.0.1', port=int(sys.argv[1]), user=sys.argv[2],"
-            " password=sys.argv[3], dbname='postgres')\n"
-            "conn.autocommit = True\n"
-            "conn.cursor().execute('CREATE DATABASE ' + sys.argv[4])\n"
-        )
-        proc = subprocess.run(
-            [str(MLFLOW_PYTHON), "-c", code, str(self.port), self.user, self.password, name],
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        assert proc.returncode == 0, proc.stderr
-
-    def query(self, database: str, sql: str) -> list:
-        code = (
-            "import json, psycopg2, sys\n"
-            "conn = psycopg2.connect(host='127.0.0.1', port=int(sys.argv[1]), user=sys.argv[2],"
-            " password=sys.argv[3], dbname=sys.argv[4])\n"
-            "cur = conn.cursor(); cur.execute(sys.argv[5]); print(json.dumps(cur.fetchall()))\n"
-        )
-        proc = subprocess.run(
-            [str(MLFLOW_PYTHON), "-c", code, str(self.port), self.user, self.password]
-            + [database, sql],
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        assert proc.returncode == 0, proc.stderr
-        return json.loads(proc.stdout)
-
-    def stop(self) -> None:
-        if self.datadir.exists():
-            with contextlib.suppress(Exception):
-                pg_ctl = str(self.bindir / "pg_ctl")
-                self._run(pg_ctl, "-D", str(self.datadir), "-m", "fast", "stop")
-        shutil.rmtree(self.root, ignore_errors=True)
-
-    def environment(self, database: str) -> dict[str, str]:
-        """The entrypoint's MLFLOW_DB_* parts, as the ECS task gets them (password as a secret)."""
-        return {
-            "MLFLOW_DB_HOST": "127.0.0.1",
-            "MLFLOW_DB_PORT": str(self.port),
-            "MLFLOW_DB_NAME": database,
-            "MLFLOW_DB_USERNAME": self.user,
-            "MLFLOW_DB_PASSWORD": self.password,
-            "MLFLOW_DB_SSLMODE": "disable",
-        }
-
-
-@pytest.fixture(scope="module")
-def postgres():
-    server = PostgresServer()
-    try:
-        server.start()
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")
