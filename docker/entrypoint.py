@@ -60,6 +60,8 @@ MIGRATION_LOCK_KEY = 0x6D6C666C6F77
 # SQLAlchemy 2.1 maps a bare postgresql:// to psycopg 3; the image ships psycopg2 (binary wheels).
 PG_SCHEME = "postgresql+psycopg2"
 HASH_CONCURRENCY_VAR = "_MLFLOW_ENTRYPOINT_MAX_CONCURRENT_CHECKS"
+# Threads serving MLflow's (synchronous) handlers in one worker; see server_app().
+SERVER_THREADS_VAR = "_MLFLOW_ENTRYPOINT_SERVER_THREADS"
 HOST_PATTERN = re.compile(r"^[A-Za-z0-9*?.\-_\[\]:]+$")
 ORIGIN_PATTERN = re.compile(r"^https?://[A-Za-z0-9*.\-_\[\]:]+$")
 # Variables holding secrets: their values are never printed, and the server does not inherit
@@ -192,6 +194,8 @@ class Settings:
     migration_timeout: int
     uvicorn_opts: list[str]
     redactor: Redactor = field(repr=False)
+    # Handler threads per worker with a SQL database: one fewer than an engine's connections
+    server_threads: int | None = None
 
     @property
     def health_path(self) -> str:
@@ -536,7 +540,26 @@ def load_settings(env: dict) -> Settings:
         migration_timeout=_int(env, "MLFLOW_MIGRATION_TIMEOUT", 600, 1, 86400),
         uvicorn_opts=uvicorn_opts,
         redactor=redactor,
+        server_threads=_server_threads(env) if backend_kind == "postgresql" else None,
     )
+
+
+def _server_threads(env: dict) -> int:
+    """pool_size + max_overflow - 1 of MLflow's engines (SQLAlchemy's 5 + 10 when unset).
+
+    A request may hold a connection of an engine while it asks the same engine for another
+    (MLflow's log_batch does), so as many concurrent handlers as the engine has connections
+    can all wait for a second one until the pool times out (30 s, then an error). One handler
+    fewer always leaves a connection free.
+    """
+    pool = _int(env, "MLFLOW_SQLALCHEMYSTORE_POOL_SIZE", 5, 1, 1000)
+    overflow = _int(env, "MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW", 10, 0, 1000)
+    if pool + overflow < 2:
+        raise ConfigError(
+            "MLFLOW_SQLALCHEMYSTORE_POOL_SIZE + MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW must be at "
+            "least 2: MLflow holds two connections of an engine at once in some requests"
+        )
+    return pool + overflow - 1
 
 
 # --------------------------------------------------------------------------- server command
@@ -608,6 +631,8 @@ def build_server(settings: Settings, env: dict, auth_config_path: str | None):
         # The entrypoint bootstrapped the admin user before exec, as `mlflow server` does.
         out["_MLFLOW_AUTH_ADMIN_BOOTSTRAPPED"] = "true"
         out[HASH_CONCURRENCY_VAR] = str(settings.auth.hash_concurrency)
+    if settings.server_threads:
+        out[SERVER_THREADS_VAR] = str(settings.server_threads)
     # MLflow's app (with basic-auth, or the plain one), through this file's factory.
     app, factory = f"{Path(__file__).stem}:server_app", True
     app_dir = ["--app-dir", str(Path(__file__).resolve().parent)]
@@ -673,8 +698,33 @@ def server_app():
     else:
         from mlflow.server.fastapi_app import app
     if os.environ.get("MLFLOW_ARTIFACTS_TRANSFER", "proxy") == "proxy":
-        return ProxiedArtifactsOnly(app)
+        app = ProxiedArtifactsOnly(app)
+    if os.environ.get(SERVER_THREADS_VAR):
+        app = BoundedHandlerThreads(app, int(os.environ[SERVER_THREADS_VAR]))
     return app
+
+
+class BoundedHandlerThreads:
+    """ASGI middleware: at most `threads` of MLflow's synchronous handlers run at once.
+
+    MLflow's Flask app and its synchronous FastAPI routes run in anyio's default thread pool
+    (40 threads per event loop). With a SQL database, 16 clients logging at once made up to 5
+    log_batch calls each hold one of the tracking engine's 5 connections (pool 2 + overflow 3)
+    and wait for a second: every one failed after the pool's 30 s timeout. The pool's limit
+    less one handler thread keeps a connection free (tests/integration/test_db_connections.py).
+    """
+
+    def __init__(self, app, threads: int) -> None:
+        self.app = app
+        self.threads = threads
+
+    async def __call__(self, scope, receive, send):
+        import anyio.to_thread
+
+        limiter = anyio.to_thread.current_default_thread_limiter()  # one per event loop
+        if limiter.total_tokens != self.threads:
+            limiter.total_tokens = self.threads
+        await self.app(scope, receive, send)
 
 
 class ProxiedArtifactsOnly:
