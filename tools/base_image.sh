@@ -13,9 +13,14 @@
 #
 #   tools/base_image.sh                        # mlflow-ecs-test/python:3.11-slim-bookworm
 #   BASE_IMAGE=my/python:3.11 tools/base_image.sh
+#   ARCH=arm64 tools/base_image.sh             # ...-arm64, under qemu-user-static (binfmt_misc)
 set -euo pipefail
 
-BASE_IMAGE=${BASE_IMAGE:-mlflow-ecs-test/python:3.11-slim-bookworm}
+HOST_ARCH=$(dpkg --print-architecture)
+ARCH=${ARCH:-$HOST_ARCH}
+SUFFIX=""
+[ "$ARCH" = "$HOST_ARCH" ] || SUFFIX="-$ARCH"
+BASE_IMAGE=${BASE_IMAGE:-mlflow-ecs-test/python:3.11-slim-bookworm$SUFFIX}
 SUITE=bookworm
 PACKAGES=python3,python3-venv,ca-certificates
 LABEL=org.mlops.mlflow-ecs.base-recipe
@@ -38,7 +43,17 @@ MIRROR=${MIRROR:-http://deb.debian.org/debian}
 ROOTFS=$(mktemp -d /var/tmp/mlflow-base.XXXXXX)
 trap 'rm -rf "$ROOTFS"' EXIT
 echo "base_image: debootstrap $SUITE ($PACKAGES) from $MIRROR" >&2
-debootstrap --variant=minbase --include="$PACKAGES" "$SUITE" "$ROOTFS" "$MIRROR" >"$ROOTFS.log" 2>&1 \
+if [ "$ARCH" != "$HOST_ARCH" ]; then
+  # The second stage runs the foreign binaries through qemu-user-static, registered with
+  # binfmt_misc (fix-binary flag, so containers of that architecture run too).
+  [ -d /proc/sys/fs/binfmt_misc ] && [ -e /proc/sys/fs/binfmt_misc/register ] \
+    || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
+  if [ ! -e "/proc/sys/fs/binfmt_misc/qemu-$( [ "$ARCH" = arm64 ] && echo aarch64 || echo "$ARCH")" ]; then
+    cat "/usr/lib/binfmt.d/qemu-$( [ "$ARCH" = arm64 ] && echo aarch64 || echo "$ARCH").conf" \
+      > /proc/sys/fs/binfmt_misc/register
+  fi
+fi
+debootstrap --arch="$ARCH" --variant=minbase --include="$PACKAGES" "$SUITE" "$ROOTFS" "$MIRROR" >"$ROOTFS.log" 2>&1 \
   || { tail -n 30 "$ROOTFS.log" >&2; rm -f "$ROOTFS.log"; exit 1; }
 rm -f "$ROOTFS.log"
 # What the official image offers: `python` and `python3` on PATH in /usr/local/bin.
@@ -60,7 +75,7 @@ rm -rf "$ROOTFS"/var/cache/apt/archives/*.deb "$ROOTFS"/var/lib/apt/lists/* \
   "$ROOTFS"/usr/share/man/* "$ROOTFS"/usr/share/info/* "$ROOTFS"/usr/share/locale/* \
   "$ROOTFS"/usr/share/groff/* "$ROOTFS"/usr/share/lintian/* \
   "$ROOTFS"/var/log/*.log "$ROOTFS"/var/cache/debconf/*-old
-tar -C "$ROOTFS" -c . | docker import \
+tar -C "$ROOTFS" -c . | docker import --platform "linux/$ARCH" \
   --change "LABEL $LABEL=$RECIPE" \
   --change 'LABEL org.opencontainers.image.description="stand-in for python:3.11-slim-bookworm, from Debian packages"' \
   --change 'ENV PATH=/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin' \

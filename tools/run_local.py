@@ -354,11 +354,10 @@ def docker_mount_flags(task: TaskEnvironment, data_dir: Path) -> list[str]:
         mounted.add(path)
         if mount["efs"] or path == CONTAINER_DATA_DIR:
             spec = f"type=bind,source={data_dir},target={path}"
+            flags += ["--mount", spec + (",readonly" if mount["read_only"] else "")]
         else:
-            spec = f"type=tmpfs,target={path},tmpfs-mode=1777"
-        if mount["read_only"]:
-            spec += ",readonly"
-        flags += ["--mount", spec]
+            # --tmpfs, not --mount type=tmpfs: Docker 20.10 ignores --mount's tmpfs-mode.
+            flags += ["--tmpfs", f"{path}:{'ro,' if mount['read_only'] else ''}mode=1777"]
     if CONTAINER_DATA_DIR not in mounted:
         flags += ["--mount", f"type=bind,source={data_dir},target={CONTAINER_DATA_DIR}"]
     return flags

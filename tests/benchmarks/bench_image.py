@@ -55,15 +55,16 @@ def start(image: str, config: str, port: int, cpus: float, memory: int) -> str:
     name = f"bench-{config}-{port}"
     common = ["docker", "run", "-d", "--rm", "--name", name, "--network", "host",
               "--cpus", f"{cpus:g}", "--memory", f"{memory}m", "--memory-swap", f"{memory}m",
-              "--mount", "type=tmpfs,target=/tmp,tmpfs-mode=1777",
-              "--mount", "type=tmpfs,target=/mlflow/data,tmpfs-mode=1777",
+              "--tmpfs", "/tmp:mode=1777",
+              "--tmpfs", "/mlflow/data:uid=10001,gid=10001,mode=0755",
               "-e", "MLFLOW_DISABLE_TELEMETRY=true"]  # fmt: skip
     if config == "ours":
         cmd = [*common, "--read-only", "-e", "MLFLOW_HOST=127.0.0.1", "-e", f"MLFLOW_PORT={port}",
                image]  # fmt: skip
     else:
+        store = "sqlite:////mlflow/data/mlflow.db"
         cmd = [*common, "--entrypoint", "mlflow", image, "server", "--host", "127.0.0.1",
-               "--port", str(port), "--backend-store-uri", "sqlite:////mlflow/data/mlflow.db"]  # fmt: skip
+               "--port", str(port), "--backend-store-uri", store]  # fmt: skip
     subprocess.run(cmd, check=True, capture_output=True)
     return name
 
@@ -195,7 +196,10 @@ def fmt_level(level: dict | None) -> str:
         return "-"
     if level["p50"] is None:
         return f"0 req/s, {level['errors']} errors"
-    text = f"{level['rps']:.1f} req/s, p50 {level['p50'] * 1000:.0f} ms, p95 {level['p95'] * 1000:.0f} ms"
+    text = (
+        f"{level['rps']:.1f} req/s, p50 {level['p50'] * 1000:.0f} ms, "
+        f"p95 {level['p95'] * 1000:.0f} ms"
+    )
     return text + (f", {level['errors']} errors" if level["errors"] else "")
 
 
@@ -225,8 +229,9 @@ def main(argv: list[str] | None = None) -> int:
                  *[f"{results[c]['peak_mib']:.0f} MiB ({results[c]['peak_mib'] / args.memory:.0%})"
                    if "peak_mib" in results[c] else "-" for c in configs]))  # fmt: skip
     for clients in CLIENT_LEVELS:
-        rows.append((f"{clients} client{'s' if clients > 1 else ''}, log-batch of 50 metrics",
-                     *[fmt_level(results[c].get("levels", {}).get(clients)) for c in configs]))  # fmt: skip
+        label = f"{clients} client{'s' if clients > 1 else ''}, log-batch of 50 metrics"
+        rows.append((label, *[fmt_level(results[c].get("levels", {}).get(clients))
+                              for c in configs]))  # fmt: skip
     header = ("", *configs)
     print(f"\nimage {image}; load {args.seconds:g} s per level\n")
     print("| " + " | ".join(header) + " |")

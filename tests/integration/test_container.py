@@ -262,7 +262,8 @@ def test_the_deployed_task_runs_in_the_image(emulator, deployed, mlflow_image, t
         assert host["ReadonlyRootfs"] is True
         assert not host.get("CapAdd"), host.get("CapAdd")
         assert not host.get("Privileged")
-        assert sorted(m["Target"] for m in host["Mounts"]) == sorted(WRITABLE_PATHS)
+        mounted = [m["Target"] for m in host.get("Mounts") or []] + list(host.get("Tmpfs") or {})
+        assert sorted(mounted) == sorted(WRITABLE_PATHS), host
         assert info["Config"]["User"] in ("", "10001:10001")  # the image's user
         assert info["Config"]["StopTimeout"] == stop_timeout
         # Healthy through the health check (the image's command, the task's timings).
@@ -318,3 +319,46 @@ def test_the_deployed_task_runs_in_the_image(emulator, deployed, mlflow_image, t
         with contextlib.suppress(Exception):
             run.close()
     assert password not in run.log
+
+
+@pytest.mark.slow
+def test_arm64_image_starts_under_emulation(docker_engine, tmp_path):
+    """Fargate ARM64 (Graviton): the arm64 build of docker/ starts healthy under qemu."""
+    proc = subprocess.run(
+        [str(ROOT / "tools" / "base_image.sh")],
+        env={**os.environ, "ARCH": "arm64"},
+        capture_output=True,
+        text=True,
+        timeout=3600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    base = proc.stdout.strip().splitlines()[-1]
+    tag = docker_helpers.build_image.content_tag() + "-arm64"
+    try:
+        image = docker_helpers.build_image.build(
+            "mlflow-tracking", base, tag=tag, platform="linux/arm64"
+        )
+    except RuntimeError as err:
+        pytest.fail(str(err))
+    arch = docker("image", "inspect", "-f", "{{.Architecture}}", image).stdout.strip()
+    assert arch == "arm64"
+    port = free_port()
+    name = f"mlflow-arm64-{port}"
+    docker("run", "-d", "--rm", "--name", name, "--platform", "linux/arm64",
+           "--network", "host", "--read-only", "-e", "MLFLOW_HOST=127.0.0.1",
+           "-e", f"MLFLOW_PORT={port}", image)  # fmt: skip
+    try:
+        assert docker("exec", name, "uname", "-m").stdout.strip() == "aarch64"
+        deadline = time.monotonic() + 600  # emulated: several times slower than native
+        while True:
+            with contextlib.suppress(OSError):
+                if http(f"http://127.0.0.1:{port}/health", timeout=5).status == 200:
+                    break
+            running = docker("inspect", "-f", "{{.State.Running}}", name, check=False)
+            assert running.stdout.strip() == "true", docker("logs", name, check=False).stderr
+            assert time.monotonic() < deadline, docker("logs", name, check=False).stderr[-3000:]
+            time.sleep(2)
+        search = f"http://127.0.0.1:{port}/api/2.0/mlflow/experiments/search?max_results=1"
+        assert http(search, timeout=60).status == 200
+    finally:
+        force_remove(name)

@@ -241,11 +241,51 @@ def test_missing_family_is_a_clear_error(emulator):
 
 
 def test_docker_without_engine_is_a_clear_message(emulator, task_definition, tmp_path):
-    if subprocess.run(["docker", "info"], capture_output=True).returncode == 0:
-        pytest.skip("a Docker engine answers here")
-    proc = run_tool(emulator, "--family", task_definition, "--docker", "--data-dir", str(tmp_path))
+    # An engine that does not answer: DOCKER_HOST names a socket that does not exist.
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "run_local.py"), "--endpoint-url",
+         emulator.endpoint_url, "--family", task_definition, "--docker",
+         "--data-dir", str(tmp_path)],
+        capture_output=True, text=True, timeout=60, cwd=ROOT,
+        env={**os.environ, "DOCKER_HOST": "unix:///nonexistent/docker.sock"},
+    )  # fmt: skip
     assert proc.returncode == 1
     assert "no Docker engine answers" in proc.stderr
+
+
+def test_docker_command_is_the_task_in_its_box(emulator, task_definition, tmp_path):
+    """The docker run line run_local builds from the task definition (limits, user, health)."""
+    args = run_local.parse_args(
+        ["--family", task_definition, "--endpoint-url", emulator.endpoint_url, "--port", "5125",
+         "--data-dir", str(tmp_path / "data"), "--docker", "--image", "mlflow-tracking:test"]
+    )  # fmt: skip
+    clients = run_local.make_clients(args.endpoint_url, args.region)
+    task = run_local.read_task(clients, args.family, args.container)
+    run_local.localize(task, args)
+    task.read_only = True
+    task.user = "10001:10001"
+    task.mounts = [
+        {"path": "/tmp", "volume": "tmp", "efs": False, "read_only": False},
+        {"path": "/mlflow/data", "volume": "data", "efs": True, "read_only": False},
+    ]
+    cmd, name = run_local.docker_command(task, args, tmp_path)
+    line = " ".join(cmd)
+    assert name == "mlflow-local-5125"
+    assert "--cpus 0.25 --memory 512m --memory-swap 512m" in line  # cpu 256, memory 512
+    assert "--stop-timeout 30" in line and "--network host" in line
+    assert "--read-only" in cmd and "--user 10001:10001" in line
+    assert "/tmp:mode=1777" in cmd
+    assert f"type=bind,source={tmp_path / 'data'},target=/mlflow/data" in cmd
+    assert cmd[-2:] == ["mlflow-tracking:test", "serve"]
+    # Secrets only in the private env file, never on the command line.
+    assert ADMIN_PASSWORD not in line and SECRET_KEY not in line
+    env_file = tmp_path / "container.env"
+    assert oct(env_file.stat().st_mode & 0o777) == "0o600"
+    values = dict(line.split("=", 1) for line in env_file.read_text().splitlines())
+    assert values["MLFLOW_AUTH_ADMIN_PASSWORD"] == ADMIN_PASSWORD
+    assert values["MLFLOW_DATA_DIR"] == "/mlflow/data"
+    assert values["MLFLOW_S3_ENDPOINT_URL"] == emulator.endpoint_url
+    assert values["MLFLOW_PORT"] == "5125"
 
 
 @requires_mlflow_venv
