@@ -12,7 +12,7 @@ EMULATOR_PORT ?= 4566
 EMULATOR_URL := http://127.0.0.1:$(EMULATOR_PORT)
 ENDPOINT_VARS := $(if $(filter local,$(ENV)),-e aws_endpoint_url=$(EMULATOR_URL))
 
-.PHONY: demo setup mlflow-venv deploy destroy run-local admin-password emulator stop lint test unit bench clean ansible-test molecule
+.PHONY: demo setup mlflow-venv deploy destroy run-local admin-password emulator stop lint test unit bench bench-image clean ansible-test molecule
 
 demo: setup emulator deploy run-local
 
@@ -63,6 +63,12 @@ unit: $(VENV)/.installed
 
 bench: setup
 	$(BIN)/python tests/benchmarks/bench_memory.py
+
+# The MLflow image next to stock `mlflow server` in containers under the task's limits (needs
+# root for the Docker engine and the stand-in base: tools/test-deps.sh).
+bench-image: setup
+	tools/test-deps.sh
+	$(BIN)/python tests/benchmarks/bench_image.py
 
 clean: stop
 	rm -rf $(VENV) .venv-mlflow .emulator outputs
