@@ -48,6 +48,17 @@ NOT_SHIPPED_ANYWHERE = {"__pycache__", ".pytest_cache", ".ruff_cache", ".mypy_ca
 IMAGE = "public.ecr.aws/example/mlflow-tracking:3.5.0"
 
 
+def clean_env(**extra: str) -> dict[str, str]:
+    """A user's shell: none of the test run's Ansible or AWS settings."""
+    env = {
+        "PATH": f"{BIN}{os.pathsep}/usr/bin:/bin",
+        "HOME": os.environ.get("HOME", "/root"),
+        "LANG": "C.UTF-8",
+    }
+    env.update(extra)
+    return env
+
+
 @pytest.fixture(scope="module")
 def tarball(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("dist")
@@ -116,11 +127,14 @@ def installed(tarball, tmp_path_factory) -> Path:
             "collection",
             "install",
             "--no-deps",
+            "--force",
             "-p",
             str(collections),
             str(tarball),
         ],
-        cwd=collections,  # not the checkout: its ansible.cfg already holds the collection
+        # Not the checkout's settings: its ansible.cfg already holds the collection.
+        cwd=collections,
+        env=clean_env(),
         capture_output=True,
         text=True,
         timeout=300,
@@ -133,13 +147,7 @@ def installed(tarball, tmp_path_factory) -> Path:
 
 
 def run_fqcn(playbook: str, cwd: Path, collections: Path, inventory: Path, extra: dict):
-    env = {
-        "PATH": f"{BIN}{os.pathsep}/usr/bin:/bin",
-        "HOME": os.environ.get("HOME", "/root"),
-        "LANG": "C.UTF-8",
-        "ANSIBLE_COLLECTIONS_PATH": str(collections),
-        "ANSIBLE_NOCOLOR": "1",
-    }
+    env = clean_env(ANSIBLE_COLLECTIONS_PATH=str(collections), ANSIBLE_NOCOLOR="1")
     return subprocess.run(
         [
             str(BIN / "ansible-playbook"),

@@ -139,6 +139,15 @@ def ee_image(base_image, tmp_path_factory) -> str:
     )
     if build.returncode != 0:
         pytest.fail(f"the EE did not build:\n{build.stdout[-4000:]}\n{build.stderr[-3000:]}")
+    # EEs of older recipes are of no further use: remove them.
+    listed = subprocess.run(
+        ["docker", "image", "ls", "--format", "{{.Repository}}:{{.Tag}}", EE_NAME],
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+    stale = [r for r in listed if r.startswith(f"{EE_NAME}:test-") and r != ref]
+    if stale:
+        subprocess.run(["docker", "image", "rm", *stale], capture_output=True)
     return ref
 
 
