@@ -16,6 +16,8 @@ description:
     C(digest) is empty when the repository or the tag does not exist. Read only.
   - With O(tags) set, brings the repository's tags to them (C(ecr:TagResource),
     C(ecr:UntagResource) with O(purge_tags)); M(community.aws.ecs_ecr) cannot tag.
+author:
+  - MLOps platform team (!UNKNOWN)
 options:
   repository_name:
     description: Name of the ECR repository.
