@@ -437,6 +437,8 @@ RULE_GROUPS = {
         "ecs_mlflow_workers": 0,
         "ecs_desired_count": 0,
         "ecs_stop_timeout": 200,
+        "ecs_sqlalchemy_pool_size": 1,
+        "ecs_sqlalchemy_max_overflow": 0,
         "mlflow_image": "Registry.example.com/My Image:latest",
     },
     "load_balancer": {
@@ -473,6 +475,7 @@ RULES = [
     ("ecs", "ecs_mlflow_workers is 0; allowed: 1 to 64 server workers"),
     ("ecs", "ecs_desired_count is 0; allowed: 1 to 100 tasks"),
     ("ecs", "ecs_stop_timeout is 200; allowed: 2 to 120 seconds (Fargate)"),
+    ("ecs", "ecs_sqlalchemy_pool_size, ecs_sqlalchemy_max_overflow is 1, 0; allowed: a pool of"),
     ("ecs", "mlflow_image is Registry.example.com/My Image:latest; allowed: a container image"),
     ("load_balancer", "load_balancer_idle_timeout is 5000; allowed: 1 to 4000 seconds"),
     (
