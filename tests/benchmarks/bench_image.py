@@ -53,7 +53,8 @@ def free_port() -> int:
 
 def start(image: str, config: str, port: int, cpus: float, memory: int) -> str:
     name = f"bench-{config}-{port}"
-    common = ["docker", "run", "-d", "--rm", "--name", name, "--network", "host",
+    # No --rm: an OOM-killed container stays inspectable until stop() removes it.
+    common = ["docker", "run", "-d", "--name", name, "--network", "host",
               "--cpus", f"{cpus:g}", "--memory", f"{memory}m", "--memory-swap", f"{memory}m",
               "--tmpfs", "/tmp:mode=1777",
               "--tmpfs", "/mlflow/data:uid=10001,gid=10001,mode=0755",

@@ -161,15 +161,16 @@ def test_no_image_and_no_engine_stops_before_creating_anything(playbook, emulato
 def test_build_push_to_a_registry_and_pin_the_digest(
     playbook, emulator, local_registry, build_settings
 ):
-    extra = {"image_registry": local_registry.host, "image_registry_scheme": "http",
-             **build_settings}  # fmt: skip
+    # image_build: the local inventory turns the build off; this test asks for it.
+    extra = {"image_build": True, "image_registry": local_registry.host,
+             "image_registry_scheme": "http", **build_settings}  # fmt: skip
     tag = build_image.content_tag()
     assert local_registry.manifest(REPO, tag)[0] == 404
 
     built = playbook("image", emulator=emulator, extra_vars=extra)
     assert built.rc == 0, built.tail()
     status, digest = local_registry.manifest(REPO, tag)
-    assert status == 200 and digest.startswith("sha256:")
+    assert status == 200 and digest.startswith("sha256:"), built.tail(6000)
     assert shown_image_uri(built.stdout) == f"{local_registry.host}/{REPO}@{digest}"
     # The pushed image runs: pull it by digest and ask the entrypoint for its usage.
     ref = f"{local_registry.host}/{REPO}@{digest}"
