@@ -82,5 +82,30 @@ tar -C "$ROOTFS" -c . | docker import --platform "linux/$ARCH" \
   --change 'ENV LANG=C.UTF-8' \
   --change 'CMD ["python3"]' \
   - "$BASE_IMAGE" >/dev/null
+if [ "$(docker image inspect -f '{{.Architecture}}' "$BASE_IMAGE")" != "$ARCH" ]; then
+  # Docker 20.10 ignores `import --platform` (experimental): set the architecture in the image's
+  # config by hand (save, patch, load), or builds for that platform refuse the base.
+  FIX=$(mktemp -d)
+  docker save "$BASE_IMAGE" | tar -x -C "$FIX"
+  python3 - "$FIX" "$ARCH" <<'PY'
+import hashlib, json, os, sys
+root, arch = sys.argv[1], sys.argv[2]
+manifest = json.load(open(os.path.join(root, "manifest.json")))
+old = manifest[0]["Config"]
+config = json.load(open(os.path.join(root, old)))
+config["architecture"] = arch
+if arch == "arm64":
+    config["variant"] = "v8"
+data = json.dumps(config, separators=(",", ":")).encode()
+new = hashlib.sha256(data).hexdigest() + ".json"
+open(os.path.join(root, new), "wb").write(data)
+if new != old:
+    os.remove(os.path.join(root, old))
+manifest[0]["Config"] = new
+json.dump(manifest, open(os.path.join(root, "manifest.json"), "w"))
+PY
+  tar -C "$FIX" -c . | docker load >/dev/null
+  rm -rf "$FIX"
+fi
 echo "base_image: built $BASE_IMAGE ($(docker image inspect -f '{{.Size}}' "$BASE_IMAGE") bytes)" >&2
 echo "$BASE_IMAGE"
