@@ -540,7 +540,9 @@ def load_settings(env: dict) -> Settings:
         migration_timeout=_int(env, "MLFLOW_MIGRATION_TIMEOUT", 600, 1, 86400),
         uvicorn_opts=uvicorn_opts,
         redactor=redactor,
-        server_threads=_server_threads(env) if backend_kind == "postgresql" else None,
+        # SQLite files are pooled the same way (SQLAlchemy's QueuePool), so the bound holds for
+        # both backends (tests/integration/test_container.py: 16 clients on SQLite).
+        server_threads=_server_threads(env),
     )
 
 

@@ -140,28 +140,11 @@ def deployed(emulator, playbook, tmp_path_factory) -> dict:
     ecs = emulator.client("ecs")
     taskdef = ecs.describe_task_definition(taskDefinition=FAMILY)["taskDefinition"]
     container = taskdef["containerDefinitions"][0]
-    if not container.get("readonlyRootFilesystem"):
-        # Until roles/ecs declares them: the same task with a read-only root file system and a
-        # task volume on each writable path, registered as the family's next revision.
-        container["readonlyRootFilesystem"] = True
-        names = {path: "mlflow-" + path.strip("/").replace("/", "-") for path in WRITABLE_PATHS}
-        taken = {m["containerPath"] for m in container.get("mountPoints", [])}
-        container["mountPoints"] = container.get("mountPoints", []) + [
-            {"sourceVolume": names[p], "containerPath": p, "readOnly": False}
-            for p in WRITABLE_PATHS
-            if p not in taken
-        ]
-        volumes = taskdef.get("volumes", []) + [
-            {"name": names[p]} for p in WRITABLE_PATHS if p not in taken
-        ]
-        keep = ("family", "taskRoleArn", "executionRoleArn", "networkMode", "cpu", "memory",
-                "requiresCompatibilities", "runtimePlatform", "ephemeralStorage")  # fmt: skip
-        ecs.register_task_definition(
-            **{k: taskdef[k] for k in keep if taskdef.get(k)},
-            containerDefinitions=[container],
-            volumes=volumes,
-        )
-        taskdef = ecs.describe_task_definition(taskDefinition=FAMILY)["taskDefinition"]
+    # roles/ecs: a read-only root filesystem, a task storage volume on each writable path.
+    assert container["readonlyRootFilesystem"] is True
+    assert sorted(m["containerPath"] for m in container["mountPoints"]) == sorted(WRITABLE_PATHS)
+    mounted = {m["sourceVolume"] for m in container["mountPoints"]}
+    assert mounted == {v["name"] for v in taskdef["volumes"]}
     return {"taskdef": taskdef, "container": taskdef["containerDefinitions"][0]}
 
 
