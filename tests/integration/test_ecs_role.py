@@ -214,14 +214,25 @@ def test_deploy_creates_the_cluster_task_definition_and_service(emu, inputs):
         "interval": 30,
         "timeout": 5,
         "retries": 3,
-        "startPeriod": 10,
+        "startPeriod": 60,
     }
     assert container["stopTimeout"] == 30
+    # A read-only root filesystem, task storage on the two paths the server writes.
+    assert container["readonlyRootFilesystem"] is True
+    assert sorted((m["sourceVolume"], m["containerPath"]) for m in container["mountPoints"]) == [
+        ("mlflow-scratch-data", "/mlflow/data"),
+        ("mlflow-tmp", "/tmp"),
+    ]
+    assert sorted(v["name"] for v in definition["volumes"]) == ["mlflow-scratch-data", "mlflow-tmp"]
     environment = {e["name"]: e["value"] for e in container["environment"]}
     assert environment == {
         "MLFLOW_PORT": "5000",
         "MLFLOW_ALLOWED_HOSTS": inputs["ecs_load_balancer_dns_name"],
         "MLFLOW_WORKERS": "1",
+        # The role alone: the load balancer's default idle timeout (60 s) + 5.
+        "MLFLOW_KEEP_ALIVE_TIMEOUT": "65",
+        "MLFLOW_SQLALCHEMYSTORE_POOL_SIZE": "2",
+        "MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW": "3",
     }
     assert not [n for n in environment if n.upper().endswith(SECRET_SUFFIXES)]
 
@@ -384,10 +395,10 @@ def test_secret_looking_environment_is_refused_before_anything_changes(emu, inpu
         emu.endpoint_url,
         inputs,
         ecs_task_memory=1024,
-        ecs_container_environment={"MLFLOW_DB_PASSWORD": "not-here", "MLFLOW_X": "1"},
+        ecs_container_environment={"WAREHOUSE_PASSWORD": "not-here", "MLFLOW_X": "1"},
     )
     assert result.rc != 0
-    assert "MLFLOW_DB_PASSWORD" in result.stdout and "ecs_container_secrets" in result.stdout
+    assert "WAREHOUSE_PASSWORD" in result.stdout and "ecs_container_secrets" in result.stdout
     assert len(active_revisions(emu)) == 2
 
 
@@ -408,8 +419,10 @@ def test_arm64_storage_efs_secrets_and_extra_settings(emu, inputs):
         ecs_cpu_architecture="ARM64",
         ecs_ephemeral_storage_gib=30,
         ecs_domain_name="mlflow.example.com",
-        ecs_container_environment={"MLFLOW_ARTIFACTS_DESTINATION": "s3://bucket/mlflow"},
-        ecs_container_secrets=[{"name": "MLFLOW_DB_PASSWORD", "valueFrom": secret_arn}],
+        # What the storage role publishes for the task (the user's own variables may not set
+        # these names).
+        ecs_managed_container_environment={"MLFLOW_ARTIFACTS_DESTINATION": "s3://bucket/mlflow"},
+        ecs_managed_container_secrets=[{"name": "MLFLOW_DB_PASSWORD", "valueFrom": secret_arn}],
         ecs_efs_volume={
             "file_system_id": "fs-0123456789abcdef0",
             "access_point_id": "fsap-0123456789abcdef0",
@@ -422,7 +435,8 @@ def test_arm64_storage_efs_secrets_and_extra_settings(emu, inputs):
     assert definition["revision"] == 3
     assert definition["runtimePlatform"]["cpuArchitecture"] == "ARM64"
     assert definition["ephemeralStorage"] == {"sizeInGiB": 30}
-    [volume] = definition["volumes"]
+    [volume] = [v for v in definition["volumes"] if "efsVolumeConfiguration" in v]
+    assert sorted(v["name"] for v in definition["volumes"]) == [volume["name"], "mlflow-tmp"]
     efs = dict(volume["efsVolumeConfiguration"])
     assert efs.pop("rootDirectory", "/") == "/"  # AWS (and moto) report the default root
     assert efs == {
@@ -431,8 +445,10 @@ def test_arm64_storage_efs_secrets_and_extra_settings(emu, inputs):
         "authorizationConfig": {"accessPointId": "fsap-0123456789abcdef0", "iam": "ENABLED"},
     }
     [container] = definition["containerDefinitions"]
-    assert container["mountPoints"] == [
-        {"sourceVolume": volume["name"], "containerPath": "/mlflow", "readOnly": False}
+    # EFS holds the data; /tmp stays task storage (the root filesystem is read-only).
+    assert sorted(container["mountPoints"], key=lambda m: m["containerPath"]) == [
+        {"sourceVolume": volume["name"], "containerPath": "/mlflow", "readOnly": False},
+        {"sourceVolume": "mlflow-tmp", "containerPath": "/tmp", "readOnly": False},
     ]
     assert container["secrets"] == [{"name": "MLFLOW_DB_PASSWORD", "valueFrom": secret_arn}]
     environment = {e["name"]: e["value"] for e in container["environment"]}
@@ -456,9 +472,10 @@ def test_a_service_that_never_stabilises_fails_naming_it_and_the_timeout(emu, in
         ecs_wait_timeout=2,
     )
     assert result.rc != 0
-    assert "ECS service staging-mlflow-tracking in cluster staging-mlflow-cluster" in result.stdout
-    assert "did not become stable within 2 seconds" in result.stdout
-    assert "1 of 2 tasks running" in result.stdout
+    text = " ".join(result.stdout.split())
+    assert "Gave up waiting for ECS service staging-mlflow-tracking to be stable after 2 s" in text
+    assert "1 of 2 tasks running" in text
+    assert "--cluster staging-mlflow-cluster --services staging-mlflow-tracking" in text
     cleanup = run_role(emu.endpoint_url, inputs, ecs_env="staging", ecs_state="absent")
     assert cleanup.rc == 0, cleanup.tail()
 
