@@ -55,7 +55,7 @@ lint: $(VENV)/.installed
 
 test: setup lint
 	tools/test-deps.sh
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadgroup --durations=25
 	$(MAKE) ansible-test molecule
 
 unit: $(VENV)/.installed

@@ -23,7 +23,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-pytestmark = pytest.mark.integration
+# One xdist worker runs every test that builds or runs images (one Docker engine, one build cache).
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("docker")]
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent

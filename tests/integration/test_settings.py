@@ -19,7 +19,8 @@ import pytest
 import yaml
 from conftest import ROOT, run_playbook, start_emulator
 
-pytestmark = pytest.mark.integration
+# On the xdist worker of test_make_targets.py: both look at what a deploy writes in the checkout.
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("checkout")]
 
 ROLES = sorted(p.parent.parent.name for p in ROOT.glob("roles/*/meta/argument_specs.yml"))
 
