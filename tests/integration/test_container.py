@@ -310,6 +310,7 @@ def test_the_deployed_task_runs_in_the_image(emulator, deployed, mlflow_image, t
 
 
 @pytest.mark.slow
+@pytest.mark.arm64
 def test_arm64_image_starts_under_emulation(docker_engine, tmp_path):
     """Fargate ARM64 (Graviton): the arm64 build of docker/ starts healthy under qemu."""
     proc = subprocess.run(
