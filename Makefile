@@ -55,7 +55,7 @@ lint: $(VENV)/.installed
 
 test: setup lint
 	tools/test-deps.sh
-	$(BIN)/pytest -n 2 --dist loadgroup --durations=25 -m 'not arm64'
+	$(BIN)/pytest -n 2 --dist loadfile --durations=25 -m 'not arm64'
 	$(MAKE) ansible-test molecule
 
 # The arm64 image built and started under qemu: 25+ minutes on a fresh machine (base image, build,

@@ -44,16 +44,6 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(items):
-    """Under pytest-xdist (make test: -n 2 --dist loadgroup) a module runs whole, in order, on
-    one worker: its tests share a module-scoped emulator and build on one another. Modules that
-    share something more (the Docker engine, the checkout) name a common xdist_group."""
-    for item in items:
-        if item.get_closest_marker("xdist_group") is None:
-            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
-
-
 @dataclass
 class Emulator:
     port: int

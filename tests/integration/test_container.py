@@ -24,11 +24,9 @@ from docker_helpers import MemorySampler, docker, force_remove, image_size, wait
 from entrypoint_helpers import MLFLOW_PYTHON, free_port, http
 
 ROOT = Path(__file__).resolve().parents[2]
-# One xdist worker runs every test that builds or runs images (one Docker engine, one build cache).
 pytestmark = [
     pytest.mark.integration,
     pytest.mark.usefixtures("mlflow_venv"),
-    pytest.mark.xdist_group("docker"),
 ]
 
 # Session fixtures of docker_helpers (engine, stand-in base, image, registry) used here.

@@ -23,8 +23,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-# One xdist worker runs every test that builds or runs images (one Docker engine, one build cache).
-pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("docker")]
+pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent

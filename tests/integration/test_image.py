@@ -22,8 +22,7 @@ sys.path.insert(0, str(ROOT / "tools"))
 
 import build_image  # noqa: E402
 
-# One xdist worker runs every test that builds or runs images (one Docker engine, one build cache).
-pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("docker")]
+pytestmark = pytest.mark.integration
 
 # Session fixtures of docker_helpers (engine, stand-in base, image, registry) used here.
 docker_engine = docker_helpers.docker_engine

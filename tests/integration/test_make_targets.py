@@ -28,8 +28,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from conftest import Emulator, free_port  # noqa: E402
 
-# Runs on the xdist worker of test_settings.py: both look at what a deploy writes in the checkout.
-pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("checkout")]
+pytestmark = pytest.mark.integration
 
 ENV = "local"
 FAMILY = f"{ENV}-mlflow-tracking"
