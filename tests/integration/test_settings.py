@@ -448,6 +448,7 @@ RULE_GROUPS = {
         "ecs_sqlalchemy_pool_size": 1,
         "ecs_sqlalchemy_max_overflow": 0,
         "mlflow_image": "Registry.example.com/My Image:latest",
+        "ecs_log_group_name": "/ecs/other",
     },
     "load_balancer": {
         "load_balancer_idle_timeout": 5000,
@@ -456,11 +457,13 @@ RULE_GROUPS = {
         "load_balancer_https_port": 80,
         "load_balancer_health_check_interval": 3,
         "load_balancer_health_check_matcher": "ok",
+        "load_balancer_name": "x" * 40,
     },
     "security": {
         "security_alb_ingress_cidrs": ["10.0.0.0/33", "::/0"],
         "security_auth_password_length": 8,
         "security_auth_admin_username": "the admin",
+        "security_execution_role_managed_policy_arns": ["not-an-arn"],
     },
     "storage": {
         "storage_backend": "postgres",
@@ -468,9 +471,11 @@ RULE_GROUPS = {
         "storage_db_backup_retention_days": 40,
         "storage_db_username": "admin",
         "storage_db_port": 80,
+        "storage_bucket_name": "Upper_Case_Bucket",
     },
     "tags": {"mlflow_extra_tags": {"aws:owner": "me", "Team": "x" * 300}},
     "container port": {"ecs_container_port": 80},
+    "role environment": {"ecs_env": "other"},
     "health check path": {"load_balancer_health_check_path": "health"},
     "secret in the environment": {"ecs_container_environment": {"API_TOKEN": "abc"}},
 }
@@ -514,6 +519,14 @@ RULES = [
     ("storage", "storage_db_backup_retention_days is 40; allowed: 0 to 35 days"),
     ("storage", "storage_db_username is 'admin'; allowed: 1 to 63 letters"),
     ("storage", "storage_db_port is 80; allowed: 1150 to 65535 (RDS)"),
+    ("ecs", "ecs_log_group_name is /ecs/other; allowed: the logging role's log group"),
+    ("load_balancer", "load_balancer_name, load_balancer_target_group_name is 'xxxxxxxxxx"),
+    (
+        "security",
+        "security_execution_role_managed_policy_arns is ['not-an-arn']; allowed: IAM managed",
+    ),
+    ("storage", "storage_bucket_name is 'Upper_Case_Bucket'; allowed: 3 to 63 lower-case letters"),
+    ("role environment", "ecs_env=other differs from mlflow_env=local"),
     ("tags", "key 'aws:owner' uses the reserved prefix aws:"),
     ("tags", "the value of 'Team' is longer than 256 characters"),
     ("container port", "security_alb_listener_ports, security_container_port is [80], 80"),
