@@ -182,7 +182,8 @@ class RunLocal:
 
     @property
     def log(self) -> str:
-        self._log.flush()
+        if not self._log.closed:  # close() closes it; the log file stays readable
+            self._log.flush()
         return self.log_path.read_text(errors="replace")
 
     def inspect(self) -> dict:
