@@ -464,6 +464,7 @@ RULE_GROUPS = {
         "security_auth_password_length": 8,
         "security_auth_admin_username": "the admin",
         "security_execution_role_managed_policy_arns": ["not-an-arn"],
+        "security_auth_secrets_recovery_window_days": 3,
     },
     "storage": {
         "storage_backend": "postgres",
@@ -472,6 +473,7 @@ RULE_GROUPS = {
         "storage_db_username": "admin",
         "storage_db_port": 80,
         "storage_bucket_name": "Upper_Case_Bucket",
+        "storage_db_secret_recovery_window_days": 31,
     },
     "tags": {"mlflow_extra_tags": {"aws:owner": "me", "Team": "x" * 300}},
     "container port": {"ecs_container_port": 80},
@@ -526,6 +528,14 @@ RULES = [
         "security_execution_role_managed_policy_arns is ['not-an-arn']; allowed: IAM managed",
     ),
     ("storage", "storage_bucket_name is 'Upper_Case_Bucket'; allowed: 3 to 63 lower-case letters"),
+    (
+        "security",
+        "security_auth_secrets_recovery_window_days is 3; allowed: 7 to 30 days, or 0 to delete",
+    ),
+    (
+        "storage",
+        "storage_db_secret_recovery_window_days is 31; allowed: 7 to 30 days, or 0 to delete",
+    ),
     ("role environment", "ecs_env=other differs from mlflow_env=local"),
     ("tags", "key 'aws:owner' uses the reserved prefix aws:"),
     ("tags", "the value of 'Team' is longer than 256 characters"),

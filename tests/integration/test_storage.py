@@ -469,14 +469,16 @@ def test_efs_access_point_is_the_image_user_in_its_directory(dev, state):
 
 def test_task_definition_mounts_the_file_system(dev, state):
     td = task_definition(dev, DEV)
-    (volume,) = td["volumes"]
+    # The EFS volume, beside the task-storage volume for /tmp (read-only root file system).
+    (volume,) = [v for v in td["volumes"] if "efsVolumeConfiguration" in v]
+    assert [v["name"] for v in td["volumes"] if v is not volume] == ["mlflow-tmp"]
     config = volume["efsVolumeConfiguration"]
     assert config["fileSystemId"] == state["fs"]["FileSystemId"]
     assert config["transitEncryption"] == "ENABLED"
     assert config["authorizationConfig"]["accessPointId"] == state["ap"]["AccessPointId"]
     (spec,) = td["containerDefinitions"]
-    assert spec["mountPoints"][0]["sourceVolume"] == volume["name"]
-    assert spec["mountPoints"][0]["containerPath"] == "/mlflow/data"
+    mounts = {m["containerPath"]: m["sourceVolume"] for m in spec["mountPoints"]}
+    assert mounts == {"/mlflow/data": volume["name"], "/tmp": "mlflow-tmp"}
     env = {e["name"]: e["value"] for e in spec["environment"]}
     assert env["MLFLOW_BACKEND_STORE_URI"] == "sqlite:////mlflow/data/mlflow.db"
     assert env["MLFLOW_ARTIFACTS_DESTINATION"] == f"s3://{DEV}-mlflow-artifacts-{ACCOUNT}/artifacts"
