@@ -186,3 +186,28 @@ def postgres_binaries() -> Path:
     if not found:
         pytest.fail("PostgreSQL server binaries missing: run tools/test-deps.sh (make test does)")
     return found[0].parent
+
+
+# ------------------------------------------------------------------------------ printed figures
+# Tests report what they measured with the standard `record_property` fixture under a name
+# starting with "figure: " (e.g. record_property("figure: check runs", 3)); the values of one
+# name are added up over the session, across xdist workers, and printed at the end of the run.
+FIGURE_PREFIX = "figure: "
+
+
+def pytest_terminal_summary(terminalreporter):
+    totals: dict[str, float] = {}
+    for reports in terminalreporter.stats.values():
+        for report in reports:
+            if getattr(report, "when", None) != "call":
+                continue
+            for name, value in getattr(report, "user_properties", ()):
+                if isinstance(name, str) and name.startswith(FIGURE_PREFIX):
+                    key = name[len(FIGURE_PREFIX) :]
+                    totals[key] = totals.get(key, 0) + value
+    if totals:
+        terminalreporter.section("figures")
+        for key in sorted(totals):
+            value = totals[key]
+            shown = int(value) if float(value).is_integer() else round(value, 2)
+            terminalreporter.write_line(f"{key}: {shown}")

@@ -65,6 +65,33 @@ class RecordedRequest:
     def json(self) -> dict:
         return json.loads(self.body or b"{}")
 
+    @property
+    def mutating(self) -> bool:
+        """Whether the call may change AWS: an operation whose name is not a read (Describe*,
+        List*, Get*, ...), or an S3-style REST call with a method other than GET/HEAD."""
+        operation = self.operation
+        if operation:
+            return not operation.startswith(READ_PREFIXES)
+        return self.method not in ("GET", "HEAD")
+
+
+# Operation-name prefixes of the AWS APIs that only read (the API references' naming rule:
+# every other verb - Create, Put, Delete, Update, Modify, Register, Tag, Authorize, ... - writes).
+READ_PREFIXES = (
+    "Describe",
+    "List",
+    "Get",
+    "Lookup",
+    "Search",
+    "BatchGet",
+    "Check",
+    "Estimate",
+    "Simulate",
+    "Validate",
+    "Scan",
+    "Query",
+)
+
 
 class RecordingProxy:
     """Forward HTTP requests to ``upstream`` and record them; use as a context manager."""
@@ -92,6 +119,16 @@ class RecordingProxy:
     def operations(self, service: str | None = None) -> list[str]:
         with self._lock:
             return [r.operation for r in self.requests if service in (None, r.service)]
+
+    def mutating_calls(self) -> list[str]:
+        """``service:Operation`` (or ``s3:METHOD path``) of every recorded call that may change
+        AWS, in the order sent."""
+        with self._lock:
+            return [
+                f"{r.service}:{r.operation or r.method + ' ' + r.path}"
+                for r in self.requests
+                if r.mutating
+            ]
 
     def clear(self) -> None:
         with self._lock:
