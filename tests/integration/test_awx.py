@@ -242,7 +242,9 @@ def test_objects_refer_only_to_objects_applied_before_them(awx_data):
         assert template["project"] in names["controller_projects"]
         assert set(template["credentials"]) <= names["controller_credentials"]
         assert template["execution_environment"] in names["controller_execution_environments"]
-        assert set(template["instance_groups"]) <= names["controller_instance_groups"]
+        assert set(template.get("instance_groups", [])) <= names["controller_instance_groups"]
+    for inventory in awx_data["controller_inventories"]:
+        assert set(inventory["instance_groups"]) <= names["controller_instance_groups"]
         assert (ROOT / template["playbook"]).is_file(), template["playbook"]
 
 
@@ -266,60 +268,83 @@ def role_options() -> set[str]:
     return names
 
 
-def templates_of(awx_data, environment):
-    return {
-        t["name"]: t
-        for t in awx_data["controller_templates"]
-        if t["inventory"].endswith(environment)
-    }
+def templates_by_action(awx_data) -> dict[str, dict]:
+    """The job templates keyed by their action: "MLflow deploy" -> "deploy"."""
+    return {t["name"].removeprefix("MLflow "): t for t in awx_data["controller_templates"]}
 
 
-def test_each_environment_has_deploy_plan_and_destroy_one_job_at_a_time(awx_data):
-    inventories = awx_data["controller_inventories"]
+def environments(awx_data) -> list[str]:
+    return [i["name"].removeprefix("MLflow ") for i in awx_data["controller_inventories"]]
+
+
+def test_each_inventory_runs_its_jobs_one_at_a_time_on_its_own_group(awx_data):
     sources = {s["inventory"]: s for s in awx_data["controller_inventory_sources"]}
     groups = {g["name"]: g for g in awx_data["controller_instance_groups"]}
-    for inventory in inventories:
+    assert environments(awx_data) == ["dev", "staging", "production"]
+    for inventory in awx_data["controller_inventories"]:
         environment = inventory["name"].removeprefix("MLflow ")
         source = sources[inventory["name"]]
         assert source["source_path"] == f"inventories/{environment}/hosts.yml"
         assert source["update_on_launch"] and source["overwrite_vars"]
-        templates = templates_of(awx_data, environment)
-        by_action = {name.split()[1]: t for name, t in templates.items()}
-        assert set(by_action) == {"deploy", "plan", "destroy"}, templates
-        assert (
-            by_action["deploy"]["playbook"]
-            == by_action["plan"]["playbook"]
-            == ("playbooks/deploy.yml")
-        )
-        assert by_action["destroy"]["playbook"] == "playbooks/destroy.yml"
-        assert by_action["plan"]["job_type"] == "check" and by_action["plan"]["diff_mode"] is True
-        assert by_action["deploy"]["job_type"] == by_action["destroy"]["job_type"] == "run"
-        for template in templates.values():
-            assert template["allow_simultaneous"] is False
-            # one job at a time across the environment's templates
-            (group,) = template["instance_groups"]
-            assert groups[group]["max_concurrent_jobs"] == 1
-            assert groups[group]["name"].endswith(environment)
+        # A deploy, a plan and a destroy of one environment never overlap: whatever template
+        # launched them, its jobs run on the inventory's group, one at a time, no fallback.
+        assert inventory["instance_groups"] == [f"MLflow {environment}"]
+        assert inventory["prevent_instance_group_fallback"] is True
+        group = groups[f"MLflow {environment}"]
+        assert group["max_concurrent_jobs"] == 1 and group["is_container_group"] is True
+
+
+def test_one_template_per_action_the_environment_chosen_at_launch(awx_data):
+    templates = templates_by_action(awx_data)
+    assert set(templates) == {"deploy", "plan", "destroy", "image"}
+    assert templates["deploy"]["playbook"] == "playbooks/deploy.yml"
+    assert templates["plan"]["playbook"] == "playbooks/deploy.yml"
+    assert templates["destroy"]["playbook"] == "playbooks/destroy.yml"
+    assert templates["image"]["playbook"] == "playbooks/image.yml"
+    plan = templates["plan"]
+    assert plan["job_type"] == "check" and plan["diff_mode"] is True
+    for action in ("deploy", "destroy", "image"):
+        assert templates[action]["job_type"] == "run"
+    for action, template in templates.items():
+        assert template["ask_inventory_on_launch"] is True, action
+        assert template["allow_simultaneous"] is False, action
+    for action in ("deploy", "plan", "destroy"):
+        template = templates[action]
+        # No template-level group: the inventory's group (one job at a time) runs the job.
+        assert "instance_groups" not in template, action
+        environment = template["survey_spec"]["spec"][0]
+        assert environment["variable"] == "mlflow_expected_env", action
+        assert environment["type"] == "multiplechoice" and environment["required"] is True
+        assert environment["choices"] == environments(awx_data)
+    # The image build runs where a Docker engine is: a group of execution nodes, not a pod.
+    groups = {g["name"]: g for g in awx_data["controller_instance_groups"]}
+    (group,) = templates["image"]["instance_groups"]
+    assert groups[group]["is_container_group"] is False
+    assert groups[group]["max_concurrent_jobs"] == 1
+    assert templates["image"]["survey_enabled"] is False
 
 
 def test_every_survey_and_extra_variable_is_one_the_playbooks_accept(awx_data):
     accepted = role_options()
     assert {"mlflow_env", "storage_remove_data", "storage_remove_data_confirm"} <= accepted
-    for template in awx_data["controller_templates"]:
+    surveyed = [t for t in awx_data["controller_templates"] if t["survey_enabled"]]
+    assert len(surveyed) == 3
+    for template in surveyed:
         survey = template["survey_spec"]
-        assert template["survey_enabled"] is True
         variables = [q["variable"] for q in survey["spec"]]
         assert len(variables) == len(set(variables)), template["name"]
         for question in survey["spec"]:
             assert question["variable"] in accepted, (template["name"], question["variable"])
             assert question["type"] in SURVEY_TYPES
-            if question["type"] == "multiplechoice":
+            if question["type"] == "multiplechoice" and "default" in question:
                 assert question["default"] in question["choices"]
         assert set(template.get("extra_vars", {})) <= accepted, template["name"]
 
 
 def test_destroy_asks_the_data_removal_with_a_typed_confirmation(awx_data):
     for template in awx_data["controller_templates"]:
+        if not template["survey_enabled"]:
+            continue
         questions = {q["variable"]: q for q in template["survey_spec"]["spec"]}
         if template["playbook"] == "playbooks/destroy.yml":
             remove = questions["storage_remove_data"]
@@ -472,7 +497,11 @@ def tail(result: dict, n: int = 5000) -> str:
 def dev_jobs(emulator_factory, awx_data, tmp_path_factory):
     emu = emulator_factory(ENV)
     work = tmp_path_factory.mktemp("awx")
-    templates = templates_of(awx_data, ENV)
+    templates = {
+        action: template
+        for action, template in templates_by_action(awx_data).items()
+        if action in ("deploy", "plan", "destroy")
+    }
     source = next(
         s for s in awx_data["controller_inventory_sources"] if s["inventory"] == f"MLflow {ENV}"
     )
@@ -480,8 +509,7 @@ def dev_jobs(emulator_factory, awx_data, tmp_path_factory):
     copy_project(project)
     inventory = import_inventory(project, source["source_path"])
     jobs = {
-        name.split()[1]: AwxJob(work, name.split()[1], template, inventory)
-        for name, template in templates.items()
+        action: AwxJob(work, action, template, inventory) for action, template in templates.items()
     }
     # AWX's Amazon Web Services credential: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY only.
     credential = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
@@ -496,9 +524,28 @@ def test_the_imported_dev_inventory_holds_no_aws_credentials(dev_jobs):
     assert not (jobs["deploy"].pdd / "project" / ".git").exists()
 
 
+def test_a_job_launched_with_another_environments_inventory_changes_nothing(dev_jobs):
+    """The survey says production, the inventory chosen at launch is dev's: nothing happens."""
+    emu, jobs, credential = dev_jobs
+    tagging = emu.client("resourcegroupstaggingapi")
+    before = tagging.get_resources()["ResourceTagMappingList"]
+    answers = {"mlflow_expected_env": "production", "mlflow_image": IMAGE}
+    result = jobs["deploy"].run(answers, emu.endpoint_url, credential)
+    assert result["rc"] != 0 and result["status"] == "failed", tail(result)
+    text = " ".join(result["stdout"].split())
+    asked = "This run was asked for environment production (mlflow_expected_env"
+    assert asked in text, tail(result)
+    assert "but its inventory is for dev (mlflow_env)" in text
+    # The main stack's network only, as before the job; no ECR repository, no cluster.
+    assert tagging.get_resources()["ResourceTagMappingList"] == before
+    assert emu.client("ecr").describe_repositories()["repositories"] == []
+    assert emu.client("ecs").list_clusters()["clusterArns"] == []
+
+
 def test_deploy_job_template_runs_and_publishes_its_outputs_with_set_stats(dev_jobs):
     emu, jobs, credential = dev_jobs
-    result = jobs["deploy"].run({"mlflow_image": IMAGE}, emu.endpoint_url, credential)
+    answers = {"mlflow_expected_env": ENV, "mlflow_image": IMAGE}
+    result = jobs["deploy"].run(answers, emu.endpoint_url, credential)
     assert result["rc"] == 0 and result["status"] == "successful", tail(result)
     assert "--check" not in result["command"].get("command", [])
     outputs = result["stats"].get("artifact_data", {}).get("mlflow_outputs")
@@ -520,7 +567,8 @@ def test_deploy_job_template_runs_and_publishes_its_outputs_with_set_stats(dev_j
 def test_plan_job_template_runs_in_check_and_diff_mode_and_changes_nothing(dev_jobs):
     emu, jobs, credential = dev_jobs
     before = emu.client("ecs").list_task_definitions(familyPrefix=f"{ENV}-mlflow")
-    result = jobs["plan"].run({"mlflow_image": IMAGE}, emu.endpoint_url, credential)
+    answers = {"mlflow_expected_env": ENV, "mlflow_image": IMAGE}
+    result = jobs["plan"].run(answers, emu.endpoint_url, credential)
     assert result["rc"] == 0 and result["status"] == "successful", tail(result)
     command = result["command"].get("command", [])
     assert "--check" in command and "--diff" in command, command
@@ -533,7 +581,11 @@ def test_plan_job_template_runs_in_check_and_diff_mode_and_changes_nothing(dev_j
 
 def test_destroy_job_template_refuses_an_unconfirmed_data_removal(dev_jobs):
     emu, jobs, credential = dev_jobs
-    answers = {"storage_remove_data": "true", "storage_remove_data_confirm": "production"}
+    answers = {
+        "mlflow_expected_env": ENV,
+        "storage_remove_data": "true",
+        "storage_remove_data_confirm": "production",
+    }
     result = jobs["destroy"].run(answers, emu.endpoint_url, credential)
     assert result["rc"] != 0 and result["status"] == "failed", tail(result)
     clusters = emu.client("ecs").describe_clusters(clusters=[f"{ENV}-mlflow-cluster"])["clusters"]
@@ -542,7 +594,11 @@ def test_destroy_job_template_refuses_an_unconfirmed_data_removal(dev_jobs):
 
 def test_destroy_job_template_removes_everything_when_confirmed(dev_jobs):
     emu, jobs, credential = dev_jobs
-    answers = {"storage_remove_data": "true", "storage_remove_data_confirm": ENV}
+    answers = {
+        "mlflow_expected_env": ENV,
+        "storage_remove_data": "true",
+        "storage_remove_data_confirm": ENV,
+    }
     result = jobs["destroy"].run(answers, emu.endpoint_url, credential)
     assert result["rc"] == 0 and result["status"] == "successful", tail(result)
     tagged = emu.client("resourcegroupstaggingapi").get_resources(
