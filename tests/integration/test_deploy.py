@@ -272,7 +272,9 @@ def test_task_definition_matches_the_old_stack(emu, deploy):
     td = task_definition(emu)
     assert td["networkMode"] == "awsvpc"
     assert td["requiresCompatibilities"] == ["FARGATE"]
-    assert (td["cpu"], td["memory"]) == ("256", "512")
+    # The old stack's 0.25 vCPU; 1024 MiB instead of its 512 (the server peaks at ~390 MiB under
+    # 16 clients, 76 % of 512: roles/ecs/defaults/main.yml).
+    assert (td["cpu"], td["memory"]) == ("256", "1024")
     assert td["executionRoleArn"] == ecs_role(emu, "execution-role")["Arn"]
     assert td["taskRoleArn"] == ecs_role(emu, "task-role")["Arn"]
     (container,) = td["containerDefinitions"]

@@ -186,7 +186,7 @@ def test_deploy_creates_the_cluster_task_definition_and_service(emu, inputs):
     assert definition["family"] == FAMILY
     assert definition["networkMode"] == "awsvpc"
     assert definition["requiresCompatibilities"] == ["FARGATE"]
-    assert (definition["cpu"], definition["memory"]) == ("256", "512")
+    assert (definition["cpu"], definition["memory"]) == ("256", "1024")
     assert definition["runtimePlatform"] == {
         "cpuArchitecture": "X86_64",
         "operatingSystemFamily": "LINUX",
@@ -302,26 +302,26 @@ def test_check_diff_on_the_deployed_account_reports_no_change(emu, inputs):
 
 
 def test_memory_change_registers_a_revision_and_redeploys_the_service(emu, inputs):
-    check = run_role(emu.endpoint_url, inputs, check=True, diff=True, ecs_task_memory=1024)
+    check = run_role(emu.endpoint_url, inputs, check=True, diff=True, ecs_task_memory=2048)
     assert check.rc == 0, check.tail()
     assert check.changed == 2  # task definition and service, nothing created
     assert len(active_revisions(emu)) == 1
-    assert '+    "memory": "1024"' in check.stdout
+    assert '+    "memory": "2048"' in check.stdout
 
     with RecordingProxy(emu.endpoint_url) as proxy:
-        result = run_role(proxy.url, inputs, ecs_task_memory=1024)
+        result = run_role(proxy.url, inputs, ecs_task_memory=2048)
     assert result.rc == 0, result.tail()
     assert result.changed == 2
     definition = latest_definition(emu)
     assert definition["revision"] == 2
-    assert definition["memory"] == "1024"
+    assert definition["memory"] == "2048"
     assert service(emu)["taskDefinition"].endswith(f"{FAMILY}:2")
     [update] = proxy.calls("ecs", "UpdateService")
     assert update["taskDefinition"] == f"{FAMILY}:2"
     assert "forceNewDeployment" not in update  # the new revision alone starts the deployment
     assert published_fact(result, "ecs_task_definition_arn") == definition["taskDefinitionArn"]
 
-    again = run_role(emu.endpoint_url, inputs, ecs_task_memory=1024)
+    again = run_role(emu.endpoint_url, inputs, ecs_task_memory=2048)
     assert (again.rc, again.changed) == (0, 0), again.tail()
 
 
@@ -336,12 +336,12 @@ def test_autoscaling_on_cpu_then_requests_then_off(emu, inputs):
         "target_value": 60,
     }
     check = run_role(
-        emu.endpoint_url, inputs, check=True, ecs_task_memory=1024, ecs_autoscaling=cpu
+        emu.endpoint_url, inputs, check=True, ecs_task_memory=2048, ecs_autoscaling=cpu
     )
     assert (check.rc, check.changed) == (0, 1), check.tail()
     assert scaling.describe_scalable_targets(ServiceNamespace="ecs")["ScalableTargets"] == []
 
-    result = run_role(emu.endpoint_url, inputs, ecs_task_memory=1024, ecs_autoscaling=cpu)
+    result = run_role(emu.endpoint_url, inputs, ecs_task_memory=2048, ecs_autoscaling=cpu)
     assert (result.rc, result.changed) == (0, 1), result.tail()
     [target] = scaling.describe_scalable_targets(ServiceNamespace="ecs")["ScalableTargets"]
     assert target["ResourceId"] == resource_id
@@ -355,11 +355,11 @@ def test_autoscaling_on_cpu_then_requests_then_off(emu, inputs):
         "PredefinedMetricType": "ECSServiceAverageCPUUtilization"
     }
     assert (config["ScaleInCooldown"], config["ScaleOutCooldown"]) == (300, 60)
-    again = run_role(emu.endpoint_url, inputs, ecs_task_memory=1024, ecs_autoscaling=cpu)
+    again = run_role(emu.endpoint_url, inputs, ecs_task_memory=2048, ecs_autoscaling=cpu)
     assert (again.rc, again.changed) == (0, 0), again.tail()
 
     requests = {**cpu, "metric": "requests", "target_value": 500}
-    result = run_role(emu.endpoint_url, inputs, ecs_task_memory=1024, ecs_autoscaling=requests)
+    result = run_role(emu.endpoint_url, inputs, ecs_task_memory=2048, ecs_autoscaling=requests)
     assert (result.rc, result.changed) == (0, 1), result.tail()
     [policy] = scaling.describe_scaling_policies(ServiceNamespace="ecs")["ScalingPolicies"]
     alb_part = inputs["ecs_load_balancer_arn"].split(":loadbalancer/")[1]
@@ -369,7 +369,7 @@ def test_autoscaling_on_cpu_then_requests_then_off(emu, inputs):
         "ResourceLabel": f"{alb_part}/{tg_part}",
     }
 
-    off = run_role(emu.endpoint_url, inputs, ecs_task_memory=1024)
+    off = run_role(emu.endpoint_url, inputs, ecs_task_memory=2048)
     assert (off.rc, off.changed) == (0, 1), off.tail()
     assert scaling.describe_scalable_targets(ServiceNamespace="ecs")["ScalableTargets"] == []
     assert scaling.describe_scaling_policies(ServiceNamespace="ecs")["ScalingPolicies"] == []
@@ -379,7 +379,7 @@ def test_two_tasks_are_refused_when_the_backend_allows_one_writer(emu, inputs):
     result = run_role(
         emu.endpoint_url,
         inputs,
-        ecs_task_memory=1024,
+        ecs_task_memory=2048,
         ecs_desired_count=2,
         ecs_single_task_only=True,
     )
@@ -394,7 +394,7 @@ def test_secret_looking_environment_is_refused_before_anything_changes(emu, inpu
     result = run_role(
         emu.endpoint_url,
         inputs,
-        ecs_task_memory=1024,
+        ecs_task_memory=2048,
         ecs_container_environment={"WAREHOUSE_PASSWORD": "not-here", "MLFLOW_X": "1"},
     )
     assert result.rc != 0
@@ -403,7 +403,7 @@ def test_secret_looking_environment_is_refused_before_anything_changes(emu, inpu
 
 
 def test_scale_out_to_two_tasks(emu, inputs):
-    result = run_role(emu.endpoint_url, inputs, ecs_task_memory=1024, ecs_desired_count=2)
+    result = run_role(emu.endpoint_url, inputs, ecs_task_memory=2048, ecs_desired_count=2)
     assert (result.rc, result.changed) == (0, 1), result.tail()
     assert service(emu)["desiredCount"] == 2
     assert len(active_revisions(emu)) == 2  # scaling registers no revision
@@ -414,7 +414,7 @@ def test_arm64_storage_efs_secrets_and_extra_settings(emu, inputs):
         Name=f"{ENV}/mlflow/db", SecretString="x" * 24
     )["ARN"]
     settings = dict(
-        ecs_task_memory=1024,
+        ecs_task_memory=2048,
         ecs_desired_count=2,
         ecs_cpu_architecture="ARM64",
         ecs_ephemeral_storage_gib=30,
