@@ -8,12 +8,15 @@
 `start` reuses a server already answering on the port, otherwise starts one in the
 background (log and pid under .emulator/), then makes sure the CloudFormation stack
 `absenteeism-infrastructure` exists with a VPC, an internet gateway and two public subnets
-tagged `{environment}-public-subnet-1` and `-2` in two Availability Zones, as on AWS.
+tagged `{environment}-public-subnet-1` and `-2` in two Availability Zones, as on AWS, and that
+the ECR repository `mlflow-tracking` holds the image of docker/ (its content tag), as CI pushes it.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import hashlib
 import json
 import os
 import signal
@@ -132,7 +135,7 @@ def boto3_client(service: str, port: int):
 
 
 def ensure_main_stack(port: int, environment: str) -> dict:
-    """Create the main stack unless it exists; return its outputs."""
+    """Create the main stack unless it exists, and the pushed image; return the stack's outputs."""
     cfn = boto3_client("cloudformation", port)
     try:
         stack = cfn.describe_stacks(StackName=MAIN_STACK)["Stacks"][0]
@@ -154,7 +157,39 @@ def ensure_main_stack(port: int, environment: str) -> dict:
             f"the emulator on port {port} already holds {MAIN_STACK} for environment "
             f"{params['EnvironmentName']!r}, not {environment!r}: use another --port"
         )
+    ensure_pushed_image(port)
     return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+
+
+def ensure_pushed_image(port: int, repository: str = "mlflow-tracking") -> str:
+    """Put the image of docker/ in the emulator's ECR under its content tag, as CI pushes it
+    before a deploy (playbooks/image.yml): a deploy with image_build=false finds it there. The
+    emulator has no registry API, so the image is a manifest alone. Returns its digest."""
+    import build_image
+
+    ecr = boto3_client("ecr", port)
+    tag = build_image.content_tag()
+    with contextlib.suppress(ecr.exceptions.RepositoryAlreadyExistsException):
+        ecr.create_repository(repositoryName=repository)
+    try:
+        found = ecr.describe_images(repositoryName=repository, imageIds=[{"imageTag": tag}])
+        return found["imageDetails"][0]["imageDigest"]
+    except ecr.exceptions.ImageNotFoundException:
+        pass
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+        "config": {
+            "mediaType": "application/vnd.docker.container.image.v1+json",
+            "size": 7023,
+            "digest": "sha256:" + hashlib.sha256(tag.encode()).hexdigest(),
+        },
+        "layers": [],
+    }
+    pushed = ecr.put_image(
+        repositoryName=repository, imageManifest=json.dumps(manifest), imageTag=tag
+    )
+    return pushed["image"]["imageId"]["imageDigest"]
 
 
 def main(argv: list[str] | None = None) -> int:

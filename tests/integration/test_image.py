@@ -16,6 +16,7 @@ from pathlib import Path
 import docker_helpers
 import pytest
 from docker_helpers import docker
+from recording_proxy import RecordingProxy
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tools"))
@@ -49,7 +50,11 @@ def shown_image_uri(stdout: str) -> str:
 
 @pytest.fixture(scope="module")
 def ecr(emulator):
-    return emulator.client("ecr")
+    """The emulator's ECR without the image tools/emulator.py puts there as CI would: an
+    account where nothing was pushed yet."""
+    client = emulator.client("ecr")
+    client.delete_repository(repositoryName=REPO, force=True)
+    return client
 
 
 @pytest.fixture(scope="module")
@@ -118,6 +123,31 @@ def test_second_run_and_check_mode_change_nothing(playbook, emulator):
     checked = playbook("image", emulator=emulator, extra_vars=ECR_ONLY, check=True, diff=True)
     assert checked.rc == 0, checked.tail()
     assert checked.changed == 0, checked.tail()
+
+
+def test_deploy_without_build_stops_before_any_change_when_the_image_is_missing(
+    playbook, emulator, ecr, record_property
+):
+    """image_build=false and the content tag not in ECR (the repository exists, empty): the task
+    definition would name an image that does not exist, so the deploy stops in its preflight."""
+    assert describe(ecr) is not None
+    assert ecr.list_images(repositoryName=REPO)["imageIds"] == []
+    with RecordingProxy(emulator.endpoint_url) as proxy:
+        result = playbook(
+            "deploy", emulator=emulator,
+            extra_vars={"image_build": False, "aws_endpoint_url": proxy.url},
+        )  # fmt: skip
+    text = " ".join(result.stdout.split())
+    message = f"image_build=false, and the MLflow image for this collection's docker/ (tag {build_image.content_tag()}) is not in the ECR repository {REPO}"  # noqa: E501
+    refused = result.rc != 0 and message in text and proxy.mutating_calls() == []
+    record_property("figure: bad inputs tried", 1)
+    record_property("figure: bad inputs refused before any change", int(refused))
+    assert result.rc != 0, result.tail()
+    assert message in text, result.tail()
+    assert "Nothing was changed" in text
+    assert "playbooks/image.yml" in text
+    assert proxy.mutating_calls() == []
+    assert result.recap["failed"] == 1 and result.recap["changed"] == 0
 
 
 def test_pushed_ecr_tag_is_found_without_docker(playbook, emulator, ecr):

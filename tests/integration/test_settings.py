@@ -403,6 +403,10 @@ REFUSED = {
         {"storage_backend": "postgres", "storage_db_instance_class": "db.x9.huge"},
         "storage_db_instance_class=db.x9.huge is not an RDS PostgreSQL instance class",
     ),
+    "login over plain HTTP outside local and dev": (
+        {"mlflow_env": "qa", "storage_backend": "efs"},  # sqlite: local and dev only
+        "MLflow's login is on (security_auth_enabled) but qa has no HTTPS listener",
+    ),
     "database connections": (
         {
             "storage_backend": "postgres",
@@ -418,12 +422,20 @@ REFUSED = {
 
 
 @pytest.mark.parametrize("case", sorted(REFUSED))
-def test_refused_by_name_before_any_change(emu, tmp_path, case):
+def test_refused_by_name_before_any_change(emu, tmp_path, case, record_property):
     settings, message = REFUSED[case]
     emu.reset()
     before = account_listing(emu)
     inventory = make_inventory(tmp_path, "refused", settings)
     result = run_playbook("deploy", inventory=str(inventory), emulator=emu)
+    refused = (
+        result.rc != 0
+        and message in " ".join(result.stdout.split())
+        and "Nothing was" in result.stdout
+        and account_listing(emu) == before
+    )
+    record_property("figure: bad inputs tried", 1)
+    record_property("figure: bad inputs refused before any change", int(refused))
     assert result.rc != 0, result.tail()
     assert message in " ".join(result.stdout.split()), result.tail()
     assert "Nothing was" in result.stdout, result.tail()
@@ -449,6 +461,8 @@ RULE_GROUPS = {
         "ecs_sqlalchemy_max_overflow": 0,
         "mlflow_image": "Registry.example.com/My Image:latest",
         "ecs_log_group_name": "/ecs/other",
+        "ecs_deployment_minimum_healthy_percent": 100,
+        "ecs_deployment_maximum_percent": 100,
     },
     "load_balancer": {
         "load_balancer_idle_timeout": 5000,
@@ -522,6 +536,11 @@ RULES = [
     ("storage", "storage_db_username is 'admin'; allowed: 1 to 63 letters"),
     ("storage", "storage_db_port is 80; allowed: 1150 to 65535 (RDS)"),
     ("ecs", "ecs_log_group_name is /ecs/other; allowed: the logging role's log group"),
+    (
+        "ecs",
+        "ecs_deployment_minimum_healthy_percent, ecs_deployment_maximum_percent is 100, 100 with 1"
+        " task(s); allowed: a maximum percent that leaves room for one more task",
+    ),
     ("load_balancer", "load_balancer_name, load_balancer_target_group_name is 'xxxxxxxxxx"),
     (
         "security",
@@ -569,8 +588,11 @@ def rule_runs(emu, tmp_path_factory):
 
 
 @pytest.mark.parametrize(("group", "message"), RULES, ids=[m[:60] for _, m in RULES])
-def test_aws_limits_refused_before_any_change(rule_runs, group, message):
+def test_aws_limits_refused_before_any_change(rule_runs, group, message, record_property):
     result, unchanged = rule_runs(group)
+    refused = result.rc != 0 and message in " ".join(result.stdout.split()) and unchanged
+    record_property("figure: bad inputs tried", 1)
+    record_property("figure: bad inputs refused before any change", int(refused))
     assert result.rc != 0, result.tail()
     assert message in " ".join(result.stdout.split()), result.tail()
     assert unchanged, "the refused deploy changed the account"
@@ -590,6 +612,20 @@ def test_database_connection_budget_names_the_instance_limit(emu, tmp_path):
     )
     check = run_playbook("deploy", inventory=str(fits), emulator=emu, check=True)
     assert "At the rolling deploy's peak" not in check.stdout, check.tail()
+
+
+def test_login_over_plain_http_opted_in_deploys_with_a_warning(emulator_factory):
+    """The shipped staging inventory has no domain yet: it deploys only through its visible
+    opt-in (load_balancer_allow_auth_over_http), and every deploy says so."""
+    staging = emulator_factory("staging")
+    result = run_playbook(
+        "deploy", inventory="staging", emulator=staging, extra_vars={"image_build": False},
+        check=True,
+    )  # fmt: skip
+    assert result.rc == 0, result.tail()
+    text = " ".join(result.stdout.split())
+    assert "WARNING: load_balancer_allow_auth_over_http=true in staging" in text, result.tail()
+    assert "so every request carries a user's" in text
 
 
 def test_destroy_refuses_a_role_state_too(emu, tmp_path):
