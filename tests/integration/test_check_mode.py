@@ -104,7 +104,7 @@ def deployed(emulator, proxy, outputs_file):
 
 
 def test_check_on_the_deployed_environment_reports_no_change(
-    emulator, proxy, deployed, record_property
+    emulator, proxy, outputs_file, deployed, record_property
 ):
     before = account_listing(emulator)
     result = check_run(proxy, emulator, outputs_file, record_property)
