@@ -9,18 +9,26 @@ that a playbook sent them, point ``aws_endpoint_url`` at this proxy and read the
     create = proxy.calls("ecs", "CreateService")[0]
     assert create["deploymentConfiguration"]["minimumHealthyPercent"] == 100
 
+Faults: ``RecordingProxy(url, fault_share=0.1, fault_seed=7)`` answers that share of the signed
+AWS calls itself, without forwarding them, with the error AWS gives a client that calls too fast
+(in the call's protocol: JSON ``ThrottlingException``, query ``Throttling``, EC2
+``RequestLimitExceeded``, S3 ``SlowDown``) or a bare HTTP 503. ``faults_injected`` counts them,
+``calls_retried`` counts the faulted calls the client sent again (same botocore invocation id,
+else same request). moto's own control API (``/moto-api/``, unsigned) is never faulted.
+
 Only the standard library is used; one thread per request (ThreadingHTTPServer).
 """
 
 from __future__ import annotations
 
+import http.client
 import json
+import random
 import threading
-import urllib.error
-import urllib.request
+import uuid
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 # Hop-by-hop headers are not forwarded (RFC 9110, 7.6.1); Host is set for the upstream.
 _HOP_BY_HOP = {
@@ -43,6 +51,8 @@ class RecordedRequest:
     headers: dict[str, str]
     body: bytes
     status: int
+    # The proxy answered this call itself with an injected fault (it never reached the emulator).
+    fault: str = ""
 
     @property
     def operation(self) -> str:
@@ -64,6 +74,27 @@ class RecordedRequest:
 
     def json(self) -> dict:
         return json.loads(self.body or b"{}")
+
+    @property
+    def protocol(self) -> str:
+        """The AWS protocol: ``json`` (X-Amz-Target), ``query`` (Action=, EC2's included),
+        ``rest-xml`` (S3) or ``rest-json`` (EFS, ...)."""
+        if self.headers.get("x-amz-target"):
+            return "json"
+        if "Action=" in self.body.decode("utf-8", "replace")[:200] or "Action=" in self.path:
+            return "query"
+        if self.service == "s3":
+            return "rest-xml"
+        return "rest-json"
+
+    @property
+    def identity(self) -> tuple:
+        """What a client's retry of this call has in common with it: botocore's invocation id
+        (the same on every attempt), else the request itself."""
+        invocation = self.headers.get("amz-sdk-invocation-id")
+        if invocation:
+            return ("invocation", invocation)
+        return (self.method, self.path, self.body)
 
     @property
     def mutating(self) -> bool:
@@ -93,12 +124,87 @@ READ_PREFIXES = (
 )
 
 
-class RecordingProxy:
-    """Forward HTTP requests to ``upstream`` and record them; use as a context manager."""
+FAULT_KINDS = ("throttling", "unavailable")
 
-    def __init__(self, upstream: str, host: str = "127.0.0.1", port: int = 0):
+
+def fault_response(request: RecordedRequest, kind: str) -> tuple[int, dict[str, str], bytes]:
+    """Status, headers and body AWS sends for a throttled (or unavailable) call of this protocol."""
+    request_id = str(uuid.uuid4())
+    if kind == "unavailable":
+        return 503, {"x-amzn-RequestId": request_id}, b""
+    protocol = request.protocol
+    if protocol == "json":
+        body = {"__type": "ThrottlingException", "message": "Rate exceeded"}
+        return (
+            400,
+            {"Content-Type": "application/x-amz-json-1.1", "x-amzn-RequestId": request_id},
+            json.dumps(body).encode(),
+        )
+    if protocol == "query" and request.service == "ec2":
+        body = (
+            "<?xml version='1.0' encoding='UTF-8'?><Response><Errors><Error>"
+            "<Code>RequestLimitExceeded</Code><Message>Request limit exceeded.</Message>"
+            f"</Error></Errors><RequestID>{request_id}</RequestID></Response>"
+        )
+        return 503, {"Content-Type": "text/xml;charset=UTF-8"}, body.encode()
+    if protocol == "query":
+        body = (
+            "<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code>"
+            f"<Message>Rate exceeded</Message></Error><RequestId>{request_id}</RequestId>"
+            "</ErrorResponse>"
+        )
+        return 400, {"Content-Type": "text/xml", "x-amzn-RequestId": request_id}, body.encode()
+    if protocol == "rest-xml":
+        body = (
+            "<?xml version='1.0' encoding='UTF-8'?><Error><Code>SlowDown</Code>"
+            "<Message>Please reduce your request rate.</Message>"
+            f"<RequestId>{request_id}</RequestId></Error>"
+        )
+        return (
+            503,
+            {"Content-Type": "application/xml", "x-amz-request-id": request_id},
+            body.encode(),
+        )
+    body = {"message": "Rate exceeded"}
+    return (
+        429,
+        {
+            "Content-Type": "application/json",
+            "x-amzn-ErrorType": "ThrottlingException",
+            "x-amzn-RequestId": request_id,
+        },
+        json.dumps(body).encode(),
+    )
+
+
+class RecordingProxy:
+    """Forward HTTP requests to ``upstream`` and record them; use as a context manager.
+
+    With ``fault_share`` > 0, that share of the signed AWS calls (drawn with ``fault_seed``) is
+    answered with a fault of one of ``fault_kinds`` (``throttling``, ``unavailable``) instead.
+    """
+
+    def __init__(
+        self,
+        upstream: str,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        fault_share: float = 0.0,
+        fault_seed: int = 0,
+        fault_kinds: tuple[str, ...] = FAULT_KINDS,
+    ):
+        unknown = set(fault_kinds) - set(FAULT_KINDS)
+        if unknown or not fault_kinds or not 0 <= fault_share < 1:
+            raise ValueError(f"fault_share in [0, 1), fault_kinds among {FAULT_KINDS}")
         self.upstream = upstream.rstrip("/")
         self.requests: list[RecordedRequest] = []
+        self.fault_share = fault_share
+        self.fault_kinds = tuple(fault_kinds)
+        self.faults_injected = 0
+        self.calls_retried = 0
+        self._random = random.Random(fault_seed)
+        self._faulted: dict[tuple, int] = {}
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer((host, port), self._handler_class())
         self._server.daemon_threads = True
@@ -130,9 +236,37 @@ class RecordingProxy:
                 if r.mutating
             ]
 
+    def faults(self) -> dict[str, int]:
+        """Injected faults by kind."""
+        with self._lock:
+            counts: dict[str, int] = {}
+            for r in self.requests:
+                if r.fault:
+                    counts[r.fault] = counts.get(r.fault, 0) + 1
+            return counts
+
     def clear(self) -> None:
         with self._lock:
             self.requests.clear()
+            self.faults_injected = 0
+            self.calls_retried = 0
+            self._faulted.clear()
+
+    def _choose_fault(self, request: RecordedRequest) -> str:
+        """Count a retry of an earlier faulted call; draw whether (and how) to fault this one."""
+        with self._lock:
+            identity = request.identity
+            if self._faulted.get(identity):
+                self._faulted[identity] -= 1
+                self.calls_retried += 1
+            if self.fault_share <= 0 or not request.service or request.path.startswith("/moto-api"):
+                return ""
+            if self._random.random() >= self.fault_share:
+                return ""
+            kind = self._random.choice(self.fault_kinds)
+            self.faults_injected += 1
+            self._faulted[identity] = self._faulted.get(identity, 0) + 1
+            return kind
 
     def start(self) -> RecordingProxy:
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -164,29 +298,41 @@ class RecordingProxy:
             def _forward(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
-                headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
-                upstream = urllib.request.Request(
-                    proxy.upstream + self.path,
-                    data=body if body or self.command in ("POST", "PUT", "PATCH") else None,
-                    headers=headers,
+                recorded = RecordedRequest(
                     method=self.command,
+                    path=self.path,
+                    headers={k.lower(): v for k, v in self.headers.items()},
+                    body=body,
+                    status=0,
                 )
+                recorded.fault = proxy._choose_fault(recorded)
+                if recorded.fault:
+                    status, fault_headers, fault_body = fault_response(recorded, recorded.fault)
+                    recorded.status = status
+                    proxy._record(recorded)
+                    self._answer(status, fault_headers.items(), fault_body)
+                    return
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
+                # http.client, not urllib: urllib adds a form Content-Type to a body sent without
+                # one (S3's PutBucketVersioning), and moto then routes the call elsewhere.
+                target = urlsplit(proxy.upstream)
+                conn = http.client.HTTPConnection(target.hostname, target.port, timeout=120)
                 try:
-                    with urllib.request.urlopen(upstream, timeout=120) as resp:
-                        status, resp_headers, resp_body = resp.status, resp.headers, resp.read()
-                except urllib.error.HTTPError as err:
-                    status, resp_headers, resp_body = err.code, err.headers, err.read()
-                proxy._record(
-                    RecordedRequest(
-                        method=self.command,
-                        path=self.path,
-                        headers={k.lower(): v for k, v in self.headers.items()},
-                        body=body,
-                        status=status,
+                    send_body = body if body or self.command in ("POST", "PUT", "PATCH") else None
+                    conn.request(
+                        self.command, target.path + self.path, body=send_body, headers=headers
                     )
-                )
+                    resp = conn.getresponse()
+                    status, resp_headers, resp_body = resp.status, resp.getheaders(), resp.read()
+                finally:
+                    conn.close()
+                recorded.status = status
+                proxy._record(recorded)
+                self._answer(status, resp_headers, resp_body)
+
+            def _answer(self, status, resp_headers, resp_body: bytes) -> None:
                 self.send_response(status)
-                for key, value in resp_headers.items():
+                for key, value in resp_headers:
                     if key.lower() not in _HOP_BY_HOP and key.lower() != "content-length":
                         self.send_header(key, value)
                 self.send_header("Content-Length", str(len(resp_body)))
