@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+from ansible.errors import AnsibleFilterError
+
 DOCUMENTATION = r"""
 ---
 name: monthly_cost
@@ -40,8 +42,6 @@ _value:
   type: dict
 """
 
-from ansible.errors import AnsibleFilterError
-
 
 def _row(component, detail, usd):
     return {"component": component, "detail": detail, "monthly_usd": round(usd, 4)}
@@ -66,10 +66,18 @@ def monthly_cost(settings, prices):
     kind = f"Fargate{' Spot' if spot else ''} {arch}"
     when = f"{task_hours:.0f} task-hours"
     rows.append(
-        _row(f"{kind} vCPU", f"{vcpu:g} vCPU x {when}", task_hours * vcpu * fargate[arch]["vcpu_hour"] * factor)
+        _row(
+            f"{kind} vCPU",
+            f"{vcpu:g} vCPU x {when}",
+            task_hours * vcpu * fargate[arch]["vcpu_hour"] * factor,
+        )
     )
     rows.append(
-        _row(f"{kind} memory", f"{gb:g} GB x {when}", task_hours * gb * fargate[arch]["gb_hour"] * factor)
+        _row(
+            f"{kind} memory",
+            f"{gb:g} GB x {when}",
+            task_hours * gb * fargate[arch]["gb_hour"] * factor,
+        )
     )
     # The task definition sets ephemeral storage only above 21 GiB (ECS's minimum when set);
     # unset, a task gets the free 20 GB.
@@ -89,7 +97,9 @@ def monthly_cost(settings, prices):
     alb = prices["alb"]
     rows.append(_row("ALB hours", f"{hours:g} h", hours * alb["hour"]))
     lcus = float(s["alb_lcus"])
-    rows.append(_row("ALB LCUs", f"{lcus:g} LCU x {hours:g} h (assumed)", lcus * hours * alb["lcu_hour"]))
+    rows.append(
+        _row("ALB LCUs", f"{lcus:g} LCU x {hours:g} h (assumed)", lcus * hours * alb["lcu_hour"])
+    )
 
     # Public IPv4 addresses: the ALB's, one per Availability Zone, and each task's.
     ipv4 = prices["public_ipv4"]["hour"]
@@ -105,7 +115,8 @@ def monthly_cost(settings, prices):
         klass = s["db_instance_class"]
         if klass not in rds["instance_hour"]:
             raise AnsibleFilterError(
-                f"no RDS PostgreSQL price for {klass} in the prices file (known: {', '.join(sorted(rds['instance_hour']))})"
+                f"no RDS PostgreSQL price for {klass} in the prices file"
+                f" (known: {', '.join(sorted(rds['instance_hour']))})"
             )
         copies = 2 if s["db_multi_az"] else 1
         az = "Multi-AZ" if copies == 2 else "Single-AZ"
@@ -117,7 +128,9 @@ def monthly_cost(settings, prices):
             )
         )
         storage = int(s["db_allocated_storage"])
-        rows.append(_row("RDS storage (gp3)", f"{storage} GB {az}", copies * storage * rds["gp3_gb_month"]))
+        rows.append(
+            _row("RDS storage (gp3)", f"{storage} GB {az}", copies * storage * rds["gp3_gb_month"])
+        )
         backup = float(s["db_backup_gb"]) if int(s["db_backup_retention_days"]) > 0 else 0.0
         billed = max(0.0, backup - storage)
         rows.append(
@@ -129,18 +142,36 @@ def monthly_cost(settings, prices):
         )
     elif backend == "efs":
         efs_gb = float(s["efs_gb"])
-        rows.append(_row("EFS Standard", f"{efs_gb:g} GB (assumed)", efs_gb * prices["efs"]["standard_gb_month"]))
+        rows.append(
+            _row(
+                "EFS Standard",
+                f"{efs_gb:g} GB (assumed)",
+                efs_gb * prices["efs"]["standard_gb_month"],
+            )
+        )
 
     s3_gb = float(s["s3_gb"])
-    rows.append(_row("S3 artifacts", f"{s3_gb:g} GB Standard (assumed)", s3_gb * prices["s3"]["standard_gb_month"]))
+    rows.append(
+        _row(
+            "S3 artifacts",
+            f"{s3_gb:g} GB Standard (assumed)",
+            s3_gb * prices["s3"]["standard_gb_month"],
+        )
+    )
     ecr_gb = float(s["ecr_gb"])
-    rows.append(_row("ECR image", f"{ecr_gb:g} GB (assumed)", ecr_gb * prices["ecr"]["storage_gb_month"]))
+    rows.append(
+        _row("ECR image", f"{ecr_gb:g} GB (assumed)", ecr_gb * prices["ecr"]["storage_gb_month"])
+    )
 
     # CloudWatch Logs: ingestion, and storage of what the retention keeps (days / 30 of a month's).
     logs = prices["cloudwatch_logs"]
     logs_gb = float(s["logs_gb"])
     kept_gb = logs_gb * min(int(s["log_retention_days"]), 30) / 30.0
-    rows.append(_row("CloudWatch Logs ingestion", f"{logs_gb:g} GB (assumed)", logs_gb * logs["ingestion_gb"]))
+    rows.append(
+        _row(
+            "CloudWatch Logs ingestion", f"{logs_gb:g} GB (assumed)", logs_gb * logs["ingestion_gb"]
+        )
+    )
     rows.append(
         _row(
             "CloudWatch Logs storage",
@@ -150,13 +181,21 @@ def monthly_cost(settings, prices):
     )
 
     secrets = int(s["secrets"])
-    rows.append(_row("Secrets Manager", f"{secrets} secrets", secrets * prices["secrets_manager"]["secret_month"]))
+    rows.append(
+        _row(
+            "Secrets Manager",
+            f"{secrets} secrets",
+            secrets * prices["secrets_manager"]["secret_month"],
+        )
+    )
     keys = int(s["kms_keys"])
     if keys:
         rows.append(_row("KMS", f"{keys} customer managed keys", keys * prices["kms"]["key_month"]))
     zones = int(s["hosted_zones"])
     if zones:
-        rows.append(_row("Route 53", f"{zones} hosted zone", zones * prices["route53"]["hosted_zone_month"]))
+        rows.append(
+            _row("Route 53", f"{zones} hosted zone", zones * prices["route53"]["hosted_zone_month"])
+        )
 
     dto = prices["data_transfer_out"]
     out_gb = float(s["data_transfer_out_gb"])
@@ -188,7 +227,10 @@ LINE = "{:<30} {:<62} {:>9}"
 def monthly_cost_table(estimate, environment):
     """The estimate as lines of a table: one per component, the total, the old stack's figures."""
     lines = [LINE.format("component", "what (usage assumptions: cost_* variables)", "USD/month")]
-    lines += [LINE.format(r["component"], r["detail"], f"{r['monthly_usd']:.2f}") for r in estimate["components"]]
+    lines += [
+        LINE.format(r["component"], r["detail"], f"{r['monthly_usd']:.2f}")
+        for r in estimate["components"]
+    ]
     lines.append(
         LINE.format(
             "TOTAL",
@@ -196,9 +238,17 @@ def monthly_cost_table(estimate, environment):
             f"{estimate['total_usd']:.2f}",
         )
     )
-    lines.append(LINE.format("old stack, its README", "without public IPv4", f"{estimate['old_stack_usd']:.2f}"))
     lines.append(
-        LINE.format("old stack, with IPv4", "its ALB's 2 and its task's 1 public IPv4", f"{estimate['old_stack_with_ipv4_usd']:.2f}")
+        LINE.format(
+            "old stack, its README", "without public IPv4", f"{estimate['old_stack_usd']:.2f}"
+        )
+    )
+    lines.append(
+        LINE.format(
+            "old stack, with IPv4",
+            "its ALB's 2 and its task's 1 public IPv4",
+            f"{estimate['old_stack_with_ipv4_usd']:.2f}",
+        )
     )
     return lines
 
