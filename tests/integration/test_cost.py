@@ -65,20 +65,22 @@ def estimates(tmp_path_factory) -> dict[str, dict]:
 
 
 def by_hand_dev() -> float:
-    """inventories/dev (one 0.25 vCPU / 0.5 GB x86 task all month, EFS, login on, 3-day logs)
-    with the role's default usage assumptions, priced from the prices file."""
+    """inventories/dev (one x86 task all month of its CPU and memory, EFS, login on, its log
+    retention) with the role's default usage assumptions, priced from the prices file."""
+    dev = yaml.safe_load((ROOT / "inventories/dev/group_vars/all/main.yml").read_text())
+    vcpu, gb = dev["ecs_task_cpu"] / 1024, dev["ecs_task_memory"] / 1024
+    days = dev["logging_retention_days"]
+    assert dev["storage_backend"] == "efs"
     p, hours = PRICES, 730
-    fargate = 0.25 * hours * p["fargate"]["X86_64"]["vcpu_hour"]
-    fargate += 0.5 * hours * p["fargate"]["X86_64"]["gb_hour"]
+    fargate = vcpu * hours * p["fargate"]["X86_64"]["vcpu_hour"]
+    fargate += gb * hours * p["fargate"]["X86_64"]["gb_hour"]
     alb = hours * p["alb"]["hour"] + 1 * hours * p["alb"]["lcu_hour"]
     ipv4 = (2 + 1) * hours * p["public_ipv4"]["hour"]  # the ALB's two and the task's one
     efs = 1 * p["efs"]["standard_gb_month"]
     s3 = 10 * p["s3"]["standard_gb_month"]
     ecr = 1 * p["ecr"]["storage_gb_month"]
-    logs = (
-        1 * p["cloudwatch_logs"]["ingestion_gb"]
-        + 1 * 3 / 30 * p["cloudwatch_logs"]["storage_gb_month"]
-    )
+    logs = 1 * p["cloudwatch_logs"]["ingestion_gb"]
+    logs += 1 * days / 30 * p["cloudwatch_logs"]["storage_gb_month"]
     secrets = 2 * p["secrets_manager"]["secret_month"]  # admin credentials, Flask key
     return fargate + alb + ipv4 + efs + s3 + ecr + logs + secrets  # 10 GB out: free
 
