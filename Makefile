@@ -12,7 +12,7 @@ EMULATOR_PORT ?= 4566
 EMULATOR_URL := http://127.0.0.1:$(EMULATOR_PORT)
 ENDPOINT_VARS := $(if $(filter local,$(ENV)),-e aws_endpoint_url=$(EMULATOR_URL))
 
-.PHONY: test-arm64 demo setup mlflow-venv deploy destroy run-local admin-password emulator stop lint test unit bench bench-image clean ansible-test molecule
+.PHONY: test-arm64 demo setup mlflow-venv deploy destroy run-local admin-password emulator stop lint test unit bench bench-image clean ansible-test molecule cost
 
 demo: setup emulator deploy run-local
 
@@ -66,6 +66,10 @@ test-arm64: setup
 
 unit: $(VENV)/.installed
 	$(BIN)/pytest tests/unit
+
+# The monthly cost of ENV's inventory by component (no AWS call); see docs/cost.md.
+cost: $(VENV)/.installed
+	$(BIN)/ansible-playbook playbooks/cost.yml -i inventories/$(ENV)
 
 bench: setup
 	$(BIN)/python tests/benchmarks/bench_memory.py

@@ -5,11 +5,14 @@ Started by tools/emulator.py; each patch makes moto closer to AWS, never more le
   ...) even when none was set, as DescribeLoadBalancerAttributes does on AWS;
 - an OIDC authenticate action never returns its client secret, as on AWS;
 - a gp3 RDS instance reports its baseline throughput (125 MiB/s) and IOPS (3000) when none was
-  asked, as DescribeDBInstances does on AWS (amazon.aws.rds_instance reads both).
+  asked, as DescribeDBInstances does on AWS (amazon.aws.rds_instance reads both);
+- an ECS service created with a capacity provider strategy keeps it and reports it, with no
+  launch type, as DescribeServices does on AWS (moto drops it and reports launch type EC2).
 """
 
 import sys
 
+from moto.ecs import responses as ecs_responses
 from moto.elbv2 import models
 from moto.rds import models as rds_models
 
@@ -30,6 +33,7 @@ GP3_BASELINE = {"storage_throughput": 125, "iops": 3000}
 _load_balancer_init = models.FakeLoadBalancer.__init__
 _action_init = models.FakeAction.__init__
 _db_instance_init = rds_models.DBInstance.__init__
+_ecs_create_service = ecs_responses.EC2ContainerServiceResponse.create_service
 
 
 def load_balancer_init(self, *args, **kwargs):
@@ -55,9 +59,29 @@ def db_instance_init(self, *args, **kwargs):
                 setattr(self, attribute, baseline)
 
 
+def ecs_create_service(self):
+    result = _ecs_create_service(self)
+    strategy = self._get_param("capacityProviderStrategy")
+    if strategy:
+        [service] = self.ecs_backend.describe_services(
+            self._get_param("cluster", "default"), [self._get_param("serviceName")]
+        )[0]
+        service.capacity_provider_strategy = [
+            {
+                "capacityProvider": s["capacityProvider"],
+                "weight": s.get("weight", 0),
+                "base": s.get("base", 0),
+            }
+            for s in strategy
+        ]
+        service.launch_type = None
+    return result
+
+
 models.FakeLoadBalancer.__init__ = load_balancer_init
 models.FakeAction.__init__ = action_init
 rds_models.DBInstance.__init__ = db_instance_init
+ecs_responses.EC2ContainerServiceResponse.create_service = ecs_create_service
 
 if __name__ == "__main__":
     from moto.server import main

@@ -1,0 +1,119 @@
+"""playbooks/cost.yml: the monthly cost of an inventory, from its settings and the prices file.
+
+No emulator: the estimate makes no AWS call. The playbook runs once per shipped inventory and
+once per cost option on dev (all at once, in threads); the dev figure is checked against a sum
+made here by hand from roles/cost/files/prices-us-east-1.yml.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import ROOT, run_playbook
+
+pytestmark = pytest.mark.integration
+
+PRICES = yaml.safe_load((ROOT / "roles" / "cost" / "files" / "prices-us-east-1.yml").read_text())
+SHIPPED = sorted(p.name for p in (ROOT / "inventories").iterdir() if (p / "hosts.yml").exists())
+OPTIONS = {
+    "arm64": {"ecs_cpu_architecture": "ARM64"},
+    "spot": {"ecs_capacity_provider": "FARGATE_SPOT"},
+    "office_hours": {"ecs_scheduled_scaling": {"enabled": True}},
+}
+TOTAL = re.compile(r'"TOTAL\s+(\S+): us-east-1 prices of (\S+)\s+(\d+\.\d\d)"')
+OLD = re.compile(r'"old stack, (its README|with IPv4)\s+.*?\s(\d+\.\d\d)"')
+
+
+def inventory_with(tmp_path: Path, name: str, base: str, settings: dict) -> Path:
+    inventory = tmp_path / name
+    shutil.copytree(ROOT / "inventories" / base, inventory)
+    (inventory / "group_vars" / "all" / "zz_test.yml").write_text(yaml.safe_dump(settings))
+    return inventory
+
+
+@pytest.fixture(scope="module")
+def estimates(tmp_path_factory) -> dict[str, dict]:
+    """Every shipped inventory and dev with each option: printed total, old stack, JSON."""
+    tmp = tmp_path_factory.mktemp("cost")
+    runs = {name: (name, {}) for name in SHIPPED}
+    runs |= {f"dev+{option}": ("dev", settings) for option, settings in OPTIONS.items()}
+
+    def estimate(name):
+        base, settings = runs[name]
+        out = tmp / f"{name}.json"
+        inventory = inventory_with(tmp, name, base, {**settings, "cost_output_file": str(out)})
+        result = run_playbook("cost", inventory=str(inventory))
+        assert result.rc == 0, result.tail()
+        total = TOTAL.search(result.stdout)
+        assert total, result.tail()
+        return {
+            "environment": total.group(1),
+            "prices_as_of": total.group(2),
+            "total": float(total.group(3)),
+            "old": {m.group(1): float(m.group(2)) for m in OLD.finditer(result.stdout)},
+            "json": yaml.safe_load(out.read_text()),
+            "stdout": result.stdout,
+        }
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return dict(zip(runs, pool.map(estimate, runs), strict=True))
+
+
+def by_hand_dev() -> float:
+    """inventories/dev (one x86 task all month of its CPU and memory, EFS, login on, its log
+    retention) with the role's default usage assumptions, priced from the prices file."""
+    dev = yaml.safe_load((ROOT / "inventories/dev/group_vars/all/main.yml").read_text())
+    vcpu, gb = dev["ecs_task_cpu"] / 1024, dev["ecs_task_memory"] / 1024
+    days = dev["logging_retention_days"]
+    assert dev["storage_backend"] == "efs"
+    p, hours = PRICES, 730
+    fargate = vcpu * hours * p["fargate"]["X86_64"]["vcpu_hour"]
+    fargate += gb * hours * p["fargate"]["X86_64"]["gb_hour"]
+    alb = hours * p["alb"]["hour"] + 1 * hours * p["alb"]["lcu_hour"]
+    ipv4 = (2 + 1) * hours * p["public_ipv4"]["hour"]  # the ALB's two and the task's one
+    efs = 1 * p["efs"]["standard_gb_month"]
+    s3 = 10 * p["s3"]["standard_gb_month"]
+    ecr = 1 * p["ecr"]["storage_gb_month"]
+    logs = 1 * p["cloudwatch_logs"]["ingestion_gb"]
+    logs += 1 * days / 30 * p["cloudwatch_logs"]["storage_gb_month"]
+    secrets = 2 * p["secrets_manager"]["secret_month"]  # admin credentials, Flask key
+    return fargate + alb + ipv4 + efs + s3 + ecr + logs + secrets  # 10 GB out: free
+
+
+def test_the_printed_total_is_the_sum_of_the_prices(estimates):
+    dev = estimates["dev"]
+    assert dev["total"] == pytest.approx(by_hand_dev(), abs=0.01)
+    assert dev["json"]["total_usd"] == dev["total"]
+    assert dev["prices_as_of"] == str(PRICES["prices_as_of"])
+    assert sum(c["monthly_usd"] for c in dev["json"]["components"]) == pytest.approx(
+        dev["total"], abs=0.01
+    )
+
+
+def test_every_shipped_inventory_is_priced_next_to_the_old_stack(estimates):
+    for name in SHIPPED:
+        found = estimates[name]
+        assert found["environment"] == name
+        assert found["old"] == {
+            "its README": 31.0,
+            # its ALB's two public IPv4 addresses and its task's one, all month
+            "with IPv4": round(31 + 3 * 730 * PRICES["public_ipv4"]["hour"], 2),
+        }
+        components = {c["component"] for c in found["json"]["components"]}
+        assert {"ALB hours", "Public IPv4 (ALB)", "S3 artifacts"} <= components, name
+    # The settings drive the figures: RDS where the inventory says postgres, EFS in dev.
+    assert "RDS PostgreSQL instance" in str(estimates["production"]["json"])
+    assert "RDS PostgreSQL instance" not in str(estimates["dev"]["json"])
+    assert "EFS Standard" in str(estimates["dev"]["json"])
+
+
+@pytest.mark.parametrize("option", sorted(OPTIONS))
+def test_each_cost_option_lowers_the_estimate(estimates, option, record_property):
+    saved = estimates["dev"]["total"] - estimates[f"dev+{option}"]["total"]
+    record_property(f"figure: dev monthly USD saved by {option}", round(saved, 2))
+    assert saved > 0, (option, estimates[f"dev+{option}"]["stdout"][-3000:])

@@ -1,0 +1,153 @@
+"""The ecs role's cost options against the emulator: Fargate Spot and scale to zero out of
+office hours on the dev inventory; ARM64 (Graviton) where AWS allows it.
+
+One emulator for the module, one deploy with Fargate Spot and the office-hours schedule on,
+read back with boto3 (tools/moto_server.py makes moto keep a service's capacity provider
+strategy, as AWS does), one destroy. ARM64 cannot join that deploy: Fargate Spot runs x86_64
+tasks only, and the deploy refuses both together (the refusal case below). The ARM64 task
+definition itself is checked by tests/integration/test_ecs_role.py (runtimePlatform ARM64), its
+price by test_cost.py. One refused run checks every refusal before any change: Spot and the
+schedule in production, Spot with ARM64.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import ROOT, run_playbook
+
+pytestmark = pytest.mark.integration
+
+ENV = "dev"
+CLUSTER = f"{ENV}-mlflow-cluster"
+SERVICE = f"{ENV}-mlflow-tracking"
+FAMILY = f"{ENV}-mlflow-tracking"
+RESOURCE_ID = f"service/{CLUSTER}/{SERVICE}"
+SCHEDULE = {
+    "enabled": True,
+    "timezone": "Europe/Madrid",
+    "days": ["MON", "TUE", "WED", "THU", "FRI"],
+    "start_hour": 7,
+    "stop_hour": 19,
+}
+EMULATOR_VARS = {"image_build": False, "ecs_wait_timeout": 120}
+
+
+def inventory_with(tmp_path: Path, base: str, settings: dict) -> Path:
+    """inventories/<base> copied, plus group_vars/all/zz_test.yml holding `settings`."""
+    inventory = tmp_path / base
+    shutil.copytree(ROOT / "inventories" / base, inventory)
+    (inventory / "group_vars" / "all" / "zz_test.yml").write_text(yaml.safe_dump(settings))
+    return inventory
+
+
+def deploy(emu, inventory: Path, outputs: Path):
+    extra = {**EMULATOR_VARS, "mlflow_outputs_file": str(outputs / f"{inventory.name}.json")}
+    return run_playbook("deploy", inventory=str(inventory), emulator=emu, extra_vars=extra)
+
+
+def scheduled_actions(emu) -> dict[str, dict]:
+    actions = emu.client("application-autoscaling").describe_scheduled_actions(
+        ServiceNamespace="ecs", ResourceId=RESOURCE_ID
+    )["ScheduledActions"]
+    return {a["ScheduledActionName"]: a for a in actions}
+
+
+@pytest.fixture(scope="module")
+def emu(emulator_factory):
+    return emulator_factory(ENV)
+
+
+@pytest.fixture(scope="module")
+def outputs(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("outputs")
+
+
+@pytest.fixture(scope="module")
+def deployed(emu, outputs, tmp_path_factory):
+    """dev with Fargate Spot and the office-hours schedule, deployed."""
+    inventory = inventory_with(
+        tmp_path_factory.mktemp("options"),
+        ENV,
+        {"ecs_capacity_provider": "FARGATE_SPOT", "ecs_scheduled_scaling": SCHEDULE},
+    )
+    result = deploy(emu, inventory, outputs)
+    assert result.rc == 0, result.tail()
+    return result
+
+
+def test_spot_tasks_run_on_the_fargate_spot_capacity_provider(emu, deployed):
+    [service] = emu.client("ecs").describe_services(cluster=CLUSTER, services=[SERVICE])["services"]
+    assert service["capacityProviderStrategy"] == [
+        {"capacityProvider": "FARGATE_SPOT", "weight": 1, "base": 0}
+    ]
+    assert "launchType" not in service  # a service has one or the other
+    cluster = emu.client("ecs").describe_clusters(clusters=[CLUSTER])["clusters"][0]
+    assert set(cluster["capacityProviders"]) == {"FARGATE", "FARGATE_SPOT"}
+    definition = emu.client("ecs").describe_task_definition(taskDefinition=FAMILY)["taskDefinition"]
+    assert definition["runtimePlatform"] == {
+        "cpuArchitecture": "X86_64",
+        "operatingSystemFamily": "LINUX",
+    }
+
+
+def test_schedule_scales_to_zero_out_of_office_hours(emu, deployed):
+    actions = scheduled_actions(emu)
+    assert set(actions) == {f"{SERVICE}-office-hours-start", f"{SERVICE}-office-hours-stop"}
+    stop = actions[f"{SERVICE}-office-hours-stop"]
+    start = actions[f"{SERVICE}-office-hours-start"]
+    assert stop["Schedule"] == "cron(0 19 ? * MON,TUE,WED,THU,FRI *)"
+    assert start["Schedule"] == "cron(0 7 ? * MON,TUE,WED,THU,FRI *)"
+    assert stop["Timezone"] == start["Timezone"] == "Europe/Madrid"
+    assert stop["ScalableTargetAction"] == {"MinCapacity": 0, "MaxCapacity": 0}
+    # Without ecs_autoscaling, office hours run ecs_desired_count (1) tasks.
+    assert start["ScalableTargetAction"] == {"MinCapacity": 1, "MaxCapacity": 1}
+    targets = emu.client("application-autoscaling").describe_scalable_targets(
+        ServiceNamespace="ecs", ResourceIds=[RESOURCE_ID]
+    )["ScalableTargets"]
+    assert [(t["MinCapacity"], t["MaxCapacity"]) for t in targets] == [(1, 1)]
+    # The module refuses to put an action on a target not registered (moto would accept it):
+    # the deploy passing shows the target was registered first, as AWS requires.
+
+
+def test_destroy_removes_the_scheduled_actions(emu, deployed):
+    result = run_playbook("destroy", inventory=ENV, emulator=emu)
+    assert result.rc == 0, result.tail()
+    assert scheduled_actions(emu) == {}
+    targets = emu.client("application-autoscaling").describe_scalable_targets(
+        ServiceNamespace="ecs", ResourceIds=[RESOURCE_ID]
+    )["ScalableTargets"]
+    assert targets == []
+
+
+def test_production_refuses_spot_and_the_schedule_before_any_change(emu, tmp_path):
+    """One refused run: every rule the settings break is named, and nothing is created."""
+    inventory = inventory_with(
+        tmp_path,
+        "production",
+        {
+            "ecs_capacity_provider": "FARGATE_SPOT",
+            "ecs_cpu_architecture": "ARM64",
+            "ecs_scheduled_scaling": SCHEDULE,
+        },
+    )
+    clusters_before = emu.client("ecs").list_clusters()["clusterArns"]
+    result = deploy(emu, inventory, tmp_path)
+    assert result.rc != 0
+    out = result.stdout + result.stderr
+    assert (
+        "ecs_capacity_provider is FARGATE_SPOT in production; allowed: FARGATE,"
+        " or FARGATE_SPOT outside production" in out
+    )
+    assert (
+        "ecs_capacity_provider, ecs_cpu_architecture is FARGATE_SPOT, ARM64;"
+        " allowed: FARGATE_SPOT with X86_64 only" in out
+    )
+    assert "ecs_scheduled_scaling is" in out and "allowed: off in production" in out
+    assert emu.client("ecs").list_clusters()["clusterArns"] == clusters_before
+    assert "production-mlflow-tracking" not in str(
+        emu.client("logs").describe_log_groups()["logGroups"]
+    )
