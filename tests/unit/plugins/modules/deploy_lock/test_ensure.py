@@ -105,7 +105,7 @@ class FakeClock:
 
 def test_table_wait_is_bounded_and_names_the_table(stubbed):
     client, stubber = stubbed("dynamodb")
-    for _ in range(3):
+    for _attempt in range(3):
         stubber.add_response(
             "describe_table", {"Table": {"TableStatus": "CREATING"}}, {"TableName": TABLE}
         )
