@@ -117,3 +117,14 @@ def test_each_cost_option_lowers_the_estimate(estimates, option, record_property
     saved = estimates["dev"]["total"] - estimates[f"dev+{option}"]["total"]
     record_property(f"figure: dev monthly USD saved by {option}", round(saved, 2))
     assert saved > 0, (option, estimates[f"dev+{option}"]["stdout"][-3000:])
+
+
+def test_usage_assumptions_that_are_not_numbers_of_0_or_more_are_refused(tmp_path):
+    """A negative or non-numeric assumption would print a meaningless (even negative) total."""
+    inventory = inventory_with(tmp_path, "bad", "dev", {"cost_s3_gb": -5000, "cost_tasks": "abc"})
+    result = run_playbook("cost", inventory=str(inventory))
+    assert result.rc != 0
+    text = " ".join(result.stdout.split())
+    assert "cost_tasks is 'abc'; allowed: a number of 0 or more" in text, result.tail()
+    assert "cost_s3_gb is '-5000'; allowed: a number of 0 or more" in text
+    assert not TOTAL.search(result.stdout)

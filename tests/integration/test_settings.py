@@ -494,6 +494,10 @@ RULE_GROUPS = {
     "role environment": {"ecs_env": "other"},
     "health check path": {"load_balancer_health_check_path": "health"},
     "secret in the environment": {"ecs_container_environment": {"API_TOKEN": "abc"}},
+    "deployment percent": {"ecs_deployment_minimum_healthy_percent": -50},
+    "schedule": {"ecs_scheduled_scaling": {"enabled": True, "days": ["MON", "MON"]}},
+    "retries": {"mlflow_aws_max_attempts": 0},
+    "wait interval": {"mlflow_wait_interval": 0},
 }
 RULES = [
     (
@@ -560,6 +564,13 @@ RULES = [
     ("tags", "the value of 'Team' is longer than 256 characters"),
     ("container port", "security_alb_listener_ports, security_container_port is [80], 80"),
     ("health check path", "load_balancer_health_check_path='health' must be an absolute path"),
+    (
+        "deployment percent",
+        "ecs_deployment_minimum_healthy_percent is -50; allowed: 0 to 100 percent",
+    ),
+    ("schedule", "days among MON, TUE, WED, THU, FRI, SAT, SUN, each once"),
+    ("retries", "mlflow_aws_max_attempts is 0; allowed: 1 to 20 attempts per AWS call"),
+    ("wait interval", "mlflow_wait_interval is 0; allowed: 1 to 3600 seconds"),
     (
         "secret in the environment",
         "ecs_container_environment sets API_TOKEN, a name that looks like a secret",
