@@ -141,6 +141,12 @@ table_created:
   description: Whether the call created the table.
   returned: always
   type: bool
+replaced:
+  description:
+    - Another run's lock this call took over (its lease had ended, or O(break_lock_id) named
+      it), as it was before the call, with the keys of RV(holder); empty otherwise.
+  returned: always
+  type: dict
 holder:
   description:
     - The lock's holder after the call (with O(state=present)) or before it (with
@@ -330,7 +336,13 @@ def wait_for_table(client, table, timeout, sleep=time.sleep, clock=time.monotoni
 
 
 def result(
-    acquired=False, free=False, released=False, table_created=False, holder=None, changed=False
+    acquired=False,
+    free=False,
+    released=False,
+    table_created=False,
+    holder=None,
+    changed=False,
+    replaced=None,
 ):
     return dict(
         changed=changed,
@@ -339,6 +351,7 @@ def result(
         released=released,
         table_created=table_created,
         holder=holder or {},
+        replaced=replaced or {},
     )
 
 
@@ -362,12 +375,15 @@ def ensure_present(client, params, check_mode, clock=time.time):
         return result(free=free, holder=holder, table_created=table_created, changed=table_created)
     acquired = take_lock(client, params, holder, now)
     after = get_holder(client, params, int(clock())) or {}
+    # Another run's lock this call took over (its lease ended, or it was broken by name).
+    replaced = holder if acquired and holder and holder["lock_id"] != params["lock_id"] else {}
     return result(
         acquired=acquired,
         free=free,
         holder=after,
         table_created=table_created,
         changed=acquired or table_created,
+        replaced=replaced,
     )
 
 

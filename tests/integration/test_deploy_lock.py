@@ -289,6 +289,9 @@ def test_a_killed_runs_lock_is_taken_over_once_its_lease_ended_and_a_failed_run_
         failed = deploy(emu, proxy, tmp_path, "failed")
     assert failed.rc != 0, failed.tail()
     assert "denied by the test" in failed.stdout, failed.tail()
+    text = " ".join(failed.stdout.split())
+    assert "took over the deploy lock of local from deploy.yml by bob@ci-7" in text, failed.tail()
+    assert "(lock id fedcba9876543210" in text and "its lease had ended at" in text
     writes = lock_writes(proxy)
     assert [w[0] for w in writes if w[2] == 200] == ["PutItem", "DeleteItem"], writes
     holders_in_turn(writes)
@@ -312,6 +315,9 @@ def test_destroy_breaks_a_dead_runs_lock_when_told_and_releases_its_own(emu, tmp
     )
     assert result.rc == 0, result.tail(8000)
     assert "taken by this run" in result.stdout
+    text = " ".join(result.stdout.split())
+    assert "(lock id 00000000deadbeef" in text, result.tail()
+    assert "broken with mlflow_deploy_lock_break before its lease ended" in text
     assert lock_item(emu) is None
     listing = stack_listing(emu)
     assert listing["load_balancers"] == [] and listing["target_groups"] == [], listing

@@ -26,6 +26,7 @@ def test_a_live_lock_of_another_run_is_not_written(stubbed):
     result = ensure_present(client, params(), False, clock=clock)
     assert (result["acquired"], result["free"], result["changed"]) == (False, False, False)
     assert result["holder"]["lock_id"] == "aaaa"
+    assert result["replaced"] == {}
 
 
 def test_losing_the_race_reports_the_winner(stubbed):
@@ -59,6 +60,8 @@ def test_an_ended_lease_is_taken_over_with_the_condition(stubbed):
     )
     result = ensure_present(client, params(), False, clock=clock)
     assert (result["acquired"], result["changed"]) == (True, True)
+    # The run it took over from is reported, so a log shows whose lock was taken.
+    assert result["replaced"]["lock_id"] == "aaaa" and result["replaced"]["expired"] is True
 
 
 def test_check_mode_reads_only(stubbed):
