@@ -529,6 +529,7 @@ def test_a_job_launched_with_another_environments_inventory_changes_nothing(dev_
     emu, jobs, credential = dev_jobs
     tagging = emu.client("resourcegroupstaggingapi")
     before = tagging.get_resources()["ResourceTagMappingList"]
+    repositories = emu.client("ecr").describe_repositories()["repositories"]
     answers = {"mlflow_expected_env": "production", "mlflow_image": IMAGE}
     result = jobs["deploy"].run(answers, emu.endpoint_url, credential)
     assert result["rc"] != 0 and result["status"] == "failed", tail(result)
@@ -536,9 +537,9 @@ def test_a_job_launched_with_another_environments_inventory_changes_nothing(dev_
     asked = "This run was asked for environment production (mlflow_expected_env"
     assert asked in text, tail(result)
     assert "but its inventory is for dev (mlflow_env)" in text
-    # The main stack's network only, as before the job; no ECR repository, no cluster.
+    # As before the job (the main stack, the image CI pushed): no new resource, no cluster.
     assert tagging.get_resources()["ResourceTagMappingList"] == before
-    assert emu.client("ecr").describe_repositories()["repositories"] == []
+    assert emu.client("ecr").describe_repositories()["repositories"] == repositories
     assert emu.client("ecs").list_clusters()["clusterArns"] == []
 
 
