@@ -11,6 +11,9 @@ EMULATOR_PORT ?= 4566
 # environment talks to AWS.
 EMULATOR_URL := http://127.0.0.1:$(EMULATOR_PORT)
 ENDPOINT_VARS := $(if $(filter local,$(ENV)),-e aws_endpoint_url=$(EMULATOR_URL))
+# MITOGEN=1 runs the playbooks with mitogen's linear strategy (README, "Faster runs with mitogen").
+MITOGEN ?=
+STRATEGY_ENV = $(if $(filter 1,$(MITOGEN)),ANSIBLE_STRATEGY=mitogen_linear ANSIBLE_STRATEGY_PLUGINS=$$($(BIN)/python -c 'import ansible_mitogen, os; print(os.path.join(os.path.dirname(ansible_mitogen.__file__), "plugins", "strategy"))'))
 
 .PHONY: test-arm64 demo setup mlflow-venv deploy destroy run-local admin-password emulator stop lint test unit bench bench-image clean ansible-test molecule cost
 
@@ -35,10 +38,10 @@ stop:
 	$(BIN)/python tools/emulator.py stop --port $(EMULATOR_PORT)
 
 deploy: $(VENV)/.installed
-	$(BIN)/ansible-playbook playbooks/deploy.yml -i inventories/$(ENV) $(ENDPOINT_VARS)
+	$(STRATEGY_ENV) $(BIN)/ansible-playbook playbooks/deploy.yml -i inventories/$(ENV) $(ENDPOINT_VARS)
 
 destroy: $(VENV)/.installed
-	$(BIN)/ansible-playbook playbooks/destroy.yml -i inventories/$(ENV) $(ENDPOINT_VARS)
+	$(STRATEGY_ENV) $(BIN)/ansible-playbook playbooks/destroy.yml -i inventories/$(ENV) $(ENDPOINT_VARS)
 
 run-local: setup
 	$(BIN)/python tools/run_local.py --endpoint-url $(EMULATOR_URL) --family $(ENV)-mlflow-tracking
@@ -49,14 +52,23 @@ admin-password: $(VENV)/.installed
 	@$(BIN)/python tools/run_local.py --endpoint-url $(EMULATOR_URL) --family $(ENV)-mlflow-tracking --admin-password
 
 lint: $(VENV)/.installed
+	@date -u +'== %T lint'
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/ansible-lint
 
+# Each step prints the time it starts (CI reads how long each took).
 test: setup lint
+	@date -u +'== %T test dependencies'
 	tools/test-deps.sh
+	@date -u +'== %T pytest'
 	$(BIN)/pytest -n 2 --dist loadfile --durations=25 -m 'not arm64'
-	$(MAKE) ansible-test molecule
+	@date -u +'== %T ansible-test'
+	$(MAKE) ansible-test
+	@date -u +'== %T molecule'
+	$(MAKE) molecule
+	@date -u +'== %T done'
+
 
 # The arm64 image built and started under qemu: 25+ minutes on a fresh machine (base image, build,
 # emulated start), so make test leaves it out; run it before changing docker/ or tools/base_image.sh.

@@ -12,6 +12,7 @@ import re
 import socket
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -115,6 +116,32 @@ class PlaybookResult:
         )
 
 
+# The strategy the test playbook runs use. Most modules run them with mitogen's (a supported
+# option: README, "Faster runs with mitogen"; about a third quicker on CI's 2 cores); a module
+# that sets `ANSIBLE_STRATEGY = "linear"` runs Ansible's default, as most users run it (the
+# full deploy of test_deploy.py, the make targets, AWX's runner, the installed collection and
+# Molecule run it that way too).
+DEFAULT_TEST_STRATEGY = "mitogen_linear"
+_strategy = {"name": DEFAULT_TEST_STRATEGY}
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _module_ansible_strategy(request):
+    _strategy["name"] = getattr(request.module, "ANSIBLE_STRATEGY", DEFAULT_TEST_STRATEGY)
+    yield
+    _strategy["name"] = DEFAULT_TEST_STRATEGY
+
+
+def strategy_env(name: str) -> dict:
+    """The environment that makes ansible-playbook use strategy `name`."""
+    if name == "linear":
+        return {"ANSIBLE_STRATEGY": "linear"}
+    import ansible_mitogen
+
+    plugins = Path(ansible_mitogen.__file__).parent / "plugins" / "strategy"
+    return {"ANSIBLE_STRATEGY": name, "ANSIBLE_STRATEGY_PLUGINS": str(plugins)}
+
+
 def ansible_env(extra: dict | None = None) -> dict:
     env = dict(os.environ)
     env.update(emulator_tool.EMULATOR_ENV)
@@ -126,6 +153,7 @@ def ansible_env(extra: dict | None = None) -> dict:
             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
         }
     )
+    env.update(strategy_env(_strategy["name"]))
     env.update(extra or {})
     return env
 
@@ -240,3 +268,51 @@ SLOWEST_FIRST = [
 def pytest_collection_modifyitems(items):
     rank = {name: i for i, name in enumerate(SLOWEST_FIRST)}
     items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
+
+
+# ------------------------------------------------------------------------------ module timeline
+# One line per test module as its last test ends: wall clock, module, and the module's own time
+# (modules quicker than TIMELINE_MIN_SECONDS left out).
+# CI stops a run at its time limit; these lines show how far it got and what was slow. Printed by
+# the process that reports (the xdist controller, or pytest itself without xdist).
+TIMELINE_MIN_SECONDS = 10  # quicker modules are not listed
+_timeline: dict[str, dict] = {}
+_reporter: list = []  # the pytest config of the reporting process
+
+
+def pytest_configure(config):
+    if not hasattr(config, "workerinput"):
+        _reporter.append(config)
+
+
+def _count_modules(nodeids) -> None:
+    if _timeline:
+        return  # every xdist worker collects the same tests: count them once
+    for nodeid in nodeids:
+        entry = _timeline.setdefault(
+            nodeid.split("::")[0].rsplit("/", 1)[-1], {"left": 0, "s": 0.0}
+        )
+        entry["left"] += 1
+
+
+def pytest_collection_finish(session):
+    _count_modules(item.nodeid for item in session.items)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_node_collection_finished(node, ids):
+    _count_modules(ids)
+
+
+def pytest_runtest_logreport(report):
+    entry = _timeline.get(report.nodeid.split("::")[0].rsplit("/", 1)[-1])
+    reporter = _reporter and _reporter[0].pluginmanager.get_plugin("terminalreporter")
+    if entry is None or not reporter:
+        return
+    entry["s"] += report.duration
+    if report.when == "teardown":
+        entry["left"] -= 1
+        if entry["left"] == 0 and entry["s"] >= TIMELINE_MIN_SECONDS:
+            name = report.nodeid.split("::")[0]
+            reporter.write("\n")
+            reporter.write_line(f"[{time.strftime('%H:%M:%S')}] {name}: {entry['s']:.0f} s")
