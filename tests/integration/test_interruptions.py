@@ -7,12 +7,17 @@ the header of a chosen task (the tasks before it are done, that one never ran). 
 the account after the rerun is compared, name by name and with counts, with the listing of a
 clean deploy. The production inventory (PostgreSQL in RDS, so a database with deletion
 protection) is deployed into one emulator for the whole module, in order.
+
+A killed run leaves its deploy lock held until the lease ends (an hour): each rerun breaks it
+the way a user does, with `-e mlflow_deploy_lock_break=<lock id>` (the id the killed run printed
+when it took the lock), and must say whose lock it took over.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -49,6 +54,23 @@ KILL_POINTS = {
         "Ensure the database is deleted after a final snapshot",
     ),
 }
+
+
+def lock_id(output: str) -> str:
+    """The deploy lock id a run printed when it took the lock."""
+    found = re.search(r"taken by this run \(lock id ([0-9a-f]{16})\)", output)
+    assert found, f"the run printed no lock id:\n{output[-3000:]}"
+    return found.group(1)
+
+
+def breaking(killed_output: str) -> dict:
+    """Extra vars that take over the lock a killed run left."""
+    return {"mlflow_deploy_lock_break": lock_id(killed_output)}
+
+
+def assert_took_over(result, killed_output: str) -> None:
+    text = " ".join(result.stdout.split())
+    assert f"lock id {lock_id(killed_output)}" in text and "took over" in text, result.tail()
 
 
 def run_and_kill(emu, playbook: str, task: str, extra_vars: dict | None = None) -> str:
@@ -180,8 +202,11 @@ def test_destroy_killed_midway_then_run_again_leaves_only_the_data(emu, clean, r
     assert "PLAY RECAP" not in killed
     assert listing(emu)["target_groups"] == Counter({f"{ENV}-mlflow-tg": 1})  # cut short there
 
-    again = run_playbook("destroy", inventory=ENV, emulator=emu, extra_vars=EXTRA)
+    again = run_playbook(
+        "destroy", inventory=ENV, emulator=emu, extra_vars={**EXTRA, **breaking(killed)}
+    )
     assert again.rc == 0, again.tail()
+    assert_took_over(again, killed)
     after = listing(emu)
     left = {k: after[k] for k in REMOVED_BY_DESTROY if after[k]}
     mlflow_roles = [n for n in after["roles"] if n.startswith(f"{ENV}-mlflow-")]
@@ -204,15 +229,19 @@ def test_deploy_killed_at_three_points_then_run_again_has_no_duplicate(emu, clea
     rerun and killed after the task definition registration: each rerun passes the point the
     run before it was killed at, and the last, complete, run reaches the clean listing."""
     points = [p for p in KILL_POINTS if p.startswith("deploy")]
+    killed = ""
     for point in points:
         _, task = KILL_POINTS[point]
-        killed = run_and_kill(emu, "deploy", task)
+        killed = run_and_kill(emu, "deploy", task, breaking(killed) if killed else None)
         assert "PLAY RECAP" not in killed, point
     # The last kill came after the registration: the revision is there, the service not yet.
     assert listing(emu)["task_definitions"] == Counter({f"{ENV}-mlflow-tracking": 1})
 
-    final = run_playbook("deploy", inventory=ENV, emulator=emu, extra_vars=EXTRA)
+    final = run_playbook(
+        "deploy", inventory=ENV, emulator=emu, extra_vars={**EXTRA, **breaking(killed)}
+    )
     assert final.rc == 0, final.tail()
+    assert_took_over(final, killed)
     after = listing(emu)
     extra = duplicates(after, clean)
     missing = duplicates(clean, after)
@@ -233,8 +262,11 @@ def test_data_removal_killed_midway_is_reported_truthfully_and_repaired(
     instance = rds.describe_db_instances(DBInstanceIdentifier=db)["DBInstances"][0]
     assert instance["DeletionProtection"] is False  # the half-way state under test
 
-    plain = run_playbook("destroy", inventory=ENV, emulator=emu, extra_vars=EXTRA)
+    plain = run_playbook(
+        "destroy", inventory=ENV, emulator=emu, extra_vars={**EXTRA, **breaking(killed)}
+    )
     assert plain.rc == 0, plain.tail()
+    assert_took_over(plain, killed)
     text = " ".join(plain.stdout.split())
     kept = text.split("Kept (a later deploy of production reuses them):", 1)[-1]
     assert f"RDS instance {db}" not in kept, plain.tail()
