@@ -38,7 +38,7 @@ options:
     description:
       - Also return C(registry_password), a registry password for user C(AWS)
         (C(ecr:GetAuthorizationToken)), for M(community.docker.docker_login) before a push.
-      - Set C(no_log) on a task with O(login=true): the password is returned in clear.
+      - The password is returned in clear, so set C(no_log) on a task with O(login=true).
     type: bool
     default: false
 notes:

@@ -423,6 +423,7 @@ def test_the_image_serves_from_sqlite_on_its_data_directory(mlflow_image, tmp_pa
            "--tmpfs", "/tmp:mode=1777",
            "--mount", f"type=bind,source={data},target=/mlflow/data",
            "-e", "MLFLOW_HOST=127.0.0.1", "-e", f"MLFLOW_PORT={port}",
+           "-e", f"MLFLOW_ALLOWED_HOSTS=127.0.0.1:{port}",
            "-e", "MLFLOW_BACKEND_STORE_URI=sqlite:////mlflow/data/mlflow.db",
            "-e", "MLFLOW_DISABLE_TELEMETRY=true", mlflow_image)  # fmt: skip
     try:
