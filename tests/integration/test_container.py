@@ -409,7 +409,7 @@ def test_every_value_the_clients_logged_is_in_postgresql(database):
 def test_the_image_serves_from_sqlite_on_its_data_directory(mlflow_image, tmp_path):
     """The sqlite and efs backends: MLFLOW_BACKEND_STORE_URI=sqlite:////mlflow/data/mlflow.db
     (what roles/storage sets), read-only root, the data directory a volume. The container
-    creates the schema in the file, serves a run, and the file holds it after a SIGTERM stop."""
+    creates the schema in the file and serves a run, which the file on the volume holds."""
     data = tmp_path / "data"
     data.mkdir()
     if os.geteuid() == 0:  # the image's user, uid 10001, writes there
@@ -449,24 +449,26 @@ def test_the_image_serves_from_sqlite_on_its_data_directory(mlflow_image, tmp_pa
         assert logged.status == 200, logged.body
         got = http(api + f"/runs/get?run_id={run_id}").json()["run"]["data"]
         assert got["params"] == [{"key": "alpha", "value": "0.5"}]
-        docker("stop", "--time", "30", name)
         log = docker("logs", name).stderr
+        created = SCHEMA_CREATED.search(log)
+        assert created, log[-3000:]
+        # Committed to the file on the volume (read while the server runs: no stop to wait for).
+        with contextlib.closing(sqlite3.connect(data / "mlflow.db")) as db:
+            assert db.execute("SELECT version_num FROM alembic_version").fetchall() == [
+                (created.group(1),)
+            ]
+            runs = db.execute("SELECT name, status FROM runs").fetchall()
+            assert runs == [("on-sqlite", "RUNNING")]
+            assert db.execute("SELECT key, value FROM params").fetchall() == [("alpha", "0.5")]
+            steps = db.execute("SELECT step, value FROM metrics ORDER BY step").fetchall()
+            assert steps == [(s, 0.25) for s in range(3)]
     finally:
         force_remove(name)
-    created = SCHEMA_CREATED.search(log)
-    assert created, log[-3000:]
-    with contextlib.closing(sqlite3.connect(data / "mlflow.db")) as db:
-        assert db.execute("SELECT version_num FROM alembic_version").fetchall() == [
-            (created.group(1),)
-        ]
-        assert db.execute("SELECT name, status FROM runs").fetchall() == [("on-sqlite", "RUNNING")]
-        assert db.execute("SELECT key, value FROM params").fetchall() == [("alpha", "0.5")]
-        steps = db.execute("SELECT step, value FROM metrics ORDER BY step").fetchall()
-        assert steps == [(s, 0.25) for s in range(3)]
 
 
-# Issue 9: the peak under 16 clients stays under 70 % of the task's memory. The server peaks at
-# ~390 MiB (SQLite, login on), 76 % of 512 MiB: the default task has 1024 MiB since (roles/ecs).
+# Issue 9: the peak under 16 clients stays under 70 % of the task's memory. The server peaked at
+# ~390 MiB with SQLite (login on), 76 % of 512 MiB: the default task has 1024 MiB since
+# (roles/ecs). With PostgreSQL (this module since): 407 MiB, 40 % of 1024 MiB.
 def test_peak_memory_under_16_clients_is_below_70_percent_of_the_task():
     assert LOAD_FIGURES, "test_the_deployed_task_runs_in_the_image did not measure the load"
     peak, memory_mib = LOAD_FIGURES["peak"], LOAD_FIGURES["memory_mib"]
