@@ -14,6 +14,9 @@ local run needs:
 - MLFLOW_HOST=127.0.0.1, MLFLOW_PORT=<port>, and 127.0.0.1:<port>, localhost:<port> added
   to MLFLOW_ALLOWED_HOSTS;
 - MLFLOW_DATA_DIR=.emulator/mlflow-data when the backend is the container's SQLite file;
+- for a PostgreSQL task (the emulator's RDS runs no database): `--db-endpoint HOST:PORT` of a
+  PostgreSQL server that holds the task's database, user and password (MLFLOW_DB_HOST and
+  MLFLOW_DB_PORT replaced, nothing else), or `--local-db` for a local SQLite file instead;
 - TMPDIR=a private directory removed at exit (the auth config file is written there).
 
 The server runs in the foreground; Ctrl-C stops it. `--docker` runs the real image instead
@@ -195,11 +198,26 @@ def localize(task: TaskEnvironment, args) -> None:
     uri = env.get("MLFLOW_BACKEND_STORE_URI", "")
     uses_postgres = bool(env.get("MLFLOW_DB_HOST")) or uri.startswith("postgresql")
     data_dir = str(Path(args.data_dir).resolve())
-    if uses_postgres:
+    if uses_postgres and args.db_endpoint:
+        # The task's database, its name, user, password (the secret) and sslmode unchanged;
+        # only where it is: a PostgreSQL server this machine reaches instead of the RDS endpoint.
+        if not env.get("MLFLOW_DB_HOST"):
+            raise RunLocalError(
+                "--db-endpoint replaces MLFLOW_DB_HOST and MLFLOW_DB_PORT, which the task does "
+                "not set (its MLFLOW_BACKEND_STORE_URI names the database)"
+            )
+        host, _, port = args.db_endpoint.rpartition(":")
+        if not host or not port.isdigit():
+            raise RunLocalError(f"--db-endpoint must be HOST:PORT, got {args.db_endpoint!r}")
+        task.set("MLFLOW_DB_HOST", host, "local: --db-endpoint")
+        task.set("MLFLOW_DB_PORT", port, "local: --db-endpoint")
+        task.set("MLFLOW_DATA_DIR", data_dir, "local")
+    elif uses_postgres:
         if not args.local_db:
             raise RunLocalError(
                 "the task uses a PostgreSQL backend, which the emulator does not run; pass "
-                "--local-db to use a local SQLite file instead"
+                "--db-endpoint HOST:PORT of a PostgreSQL server holding the task's database, "
+                "user and password, or --local-db to use a local SQLite file instead"
             )
         for name in [n for n in env if n.startswith("MLFLOW_DB_")]:
             del env[name]
@@ -469,6 +487,12 @@ def parse_args(argv: list[str] | None):
         "--local-db",
         action="store_true",
         help="replace a PostgreSQL backend with a local SQLite file under --data-dir",
+    )
+    parser.add_argument(
+        "--db-endpoint",
+        metavar="HOST:PORT",
+        help="run a PostgreSQL task against this server instead of its RDS endpoint (same "
+        "database name, user, password secret and sslmode)",
     )
     parser.add_argument(
         "--print-env",

@@ -38,6 +38,7 @@ options:
     description:
       - Also return C(registry_password), a registry password for user C(AWS)
         (C(ecr:GetAuthorizationToken)), for M(community.docker.docker_login) before a push.
+      - The password is returned in clear, so set C(no_log) on a task with O(login=true).
     type: bool
     default: false
 notes:
@@ -75,74 +76,132 @@ registry_password:
   type: str
 """
 
-from ansible_collections.amazon.aws.plugins.module_utils.botocore import (  # noqa: E402
+import base64
+
+try:  # noqa: SIM105 - the usual guard of AWS modules
+    import botocore
+except ImportError:
+    pass  # Handled by AnsibleAWSModule
+
+from ansible_collections.amazon.aws.plugins.module_utils.botocore import (
     is_boto3_error_code,
 )
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule  # noqa: E402
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry  # noqa: E402
-from ansible_collections.amazon.aws.plugins.module_utils.tagging import (  # noqa: E402
+from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+from ansible_collections.amazon.aws.plugins.module_utils.tagging import (
     ansible_dict_to_boto3_tag_list,
     boto3_tag_list_to_ansible_dict,
     compare_aws_tags,
 )
+from ansible_collections.mlops.mlflow_ecs.plugins.module_utils.modules import (
+    MlflowEcsAWSModule,
+)
 
 
-def repository_arn(client, module, name):
+class EcrCallError(Exception):
+    """An ECR call failed; the message says what was being done, __cause__ is botocore's error."""
+
+
+def _doing(what, call, *args):
     try:
-        repos = client.describe_repositories(repositoryNames=[name], aws_retry=True)
+        return call(*args)
+    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as err:
+        raise EcrCallError(what) from err
+
+
+@AWSRetry.jittered_backoff()
+def describe_repository(client, name):
+    """The repository as DescribeRepositories returns it, or None when it does not exist."""
+    try:
+        return client.describe_repositories(repositoryNames=[name])["repositories"][0]
     except is_boto3_error_code("RepositoryNotFoundException"):
-        return ""
-    except Exception as err:  # pylint: disable=broad-except
-        module.fail_json_aws(err, msg=f"Could not describe the ECR repository {name}")
-    return repos["repositories"][0]["repositoryArn"]
+        return None
 
 
-def image_digest(client, module, name, tag):
+@AWSRetry.jittered_backoff()
+def describe_image(client, name, tag):
+    """The image detail of name:tag, or None when the repository or the tag does not exist."""
+    try:
+        images = client.describe_images(repositoryName=name, imageIds=[{"imageTag": tag}])
+    except is_boto3_error_code(["ImageNotFoundException", "RepositoryNotFoundException"]):
+        return None
+    return (images.get("imageDetails") or [None])[0]
+
+
+@AWSRetry.jittered_backoff()
+def list_tags(client, arn):
+    tags = client.list_tags_for_resource(resourceArn=arn).get("tags", [])
+    return boto3_tag_list_to_ansible_dict(tags, "Key", "Value")
+
+
+@AWSRetry.jittered_backoff()
+def tag_repository(client, arn, tags):
+    client.tag_resource(resourceArn=arn, tags=ansible_dict_to_boto3_tag_list(tags, "Key", "Value"))
+
+
+@AWSRetry.jittered_backoff()
+def untag_repository(client, arn, keys):
+    client.untag_resource(resourceArn=arn, tagKeys=keys)
+
+
+@AWSRetry.jittered_backoff()
+def registry_password(client):
+    """The password of user AWS at the account's registry (GetAuthorizationToken)."""
+    data = client.get_authorization_token()["authorizationData"][0]
+    return base64.b64decode(data["authorizationToken"]).decode().split(":", 1)[1]
+
+
+def image_digest(client, name, tag):
+    """The digest (sha256:...) of name:tag; empty for no tag, no repository or no such tag."""
     if not tag:
         return ""
-    try:
-        images = client.describe_images(
-            repositoryName=name, imageIds=[{"imageTag": tag}], aws_retry=True
-        )
-    except is_boto3_error_code(["ImageNotFoundException", "RepositoryNotFoundException"]):
-        return ""
-    except Exception as err:  # pylint: disable=broad-except
-        module.fail_json_aws(err, msg=f"Could not look up {name}:{tag}")
-    details = images.get("imageDetails") or [{}]
-    return details[0].get("imageDigest", "")
+    detail = _doing(f"Could not look up {name}:{tag}", describe_image, client, name, tag)
+    return (detail or {}).get("imageDigest", "")
 
 
-def ensure_tags(client, module, arn, tags, purge):
-    try:
-        current = boto3_tag_list_to_ansible_dict(
-            client.list_tags_for_resource(resourceArn=arn, aws_retry=True).get("tags", []),
-            "Key",
-            "Value",
-        )
-    except Exception as err:  # pylint: disable=broad-except
-        module.fail_json_aws(err, msg=f"Could not read the tags of {arn}")
+def ensure_tags(client, arn, tags, purge, check_mode):
+    """Bring the repository's tags to `tags`: (changed, tags before, tags after)."""
+    current = _doing(f"Could not read the tags of {arn}", list_tags, client, arn)
     to_set, to_remove = compare_aws_tags(current, tags, purge_tags=purge)
-    wanted = {k: v for k, v in current.items() if k not in to_remove}
-    wanted.update(to_set)
     if not (to_set or to_remove):
         return False, current, current
-    if not module.check_mode:
-        try:
-            if to_remove:
-                client.untag_resource(resourceArn=arn, tagKeys=to_remove, aws_retry=True)
-            if to_set:
-                client.tag_resource(
-                    resourceArn=arn,
-                    tags=ansible_dict_to_boto3_tag_list(to_set, "Key", "Value"),
-                    aws_retry=True,
-                )
-        except Exception as err:  # pylint: disable=broad-except
-            module.fail_json_aws(err, msg=f"Could not tag {arn}")
+    wanted = {k: v for k, v in current.items() if k not in to_remove}
+    wanted.update(to_set)
+    if not check_mode:
+        if to_remove:
+            _doing(f"Could not tag {arn}", untag_repository, client, arn, to_remove)
+        if to_set:
+            _doing(f"Could not tag {arn}", tag_repository, client, arn, to_set)
     return True, current, wanted
 
 
+def run(client, params, check_mode):
+    """The module's result: the tag's digest, the repository's ARN and tags, optionally a login."""
+    name = params["repository_name"]
+    repository = _doing(
+        f"Could not describe the ECR repository {name}", describe_repository, client, name
+    )
+    arn = repository["repositoryArn"] if repository else ""
+    changed, before, after = False, {}, {}
+    if arn and params["tags"] is not None:
+        changed, before, after = ensure_tags(
+            client, arn, params["tags"], params["purge_tags"], check_mode
+        )
+    result = {
+        "changed": changed,
+        "digest": image_digest(client, name, params["image_tag"]) if arn else "",
+        "repository_arn": arn,
+        "tags": after,
+        "diff": {"before": {"tags": before}, "after": {"tags": after}},
+    }
+    if params["login"]:
+        result["registry_password"] = _doing(
+            "Could not get an ECR authorization token", registry_password, client
+        )
+    return result
+
+
 def main():
-    module = AnsibleAWSModule(
+    module = MlflowEcsAWSModule(
         argument_spec=dict(
             repository_name=dict(type="str", required=True),
             image_tag=dict(type="str", default=""),
@@ -152,33 +211,15 @@ def main():
         ),
         supports_check_mode=True,
     )
-    client = module.client("ecr", retry_decorator=AWSRetry.jittered_backoff())
-    name = module.params["repository_name"]
-    arn = repository_arn(client, module, name)
-    changed, before, after = False, {}, {}
-    if arn and module.params["tags"] is not None:
-        changed, before, after = ensure_tags(
-            client, module, arn, module.params["tags"], module.params["purge_tags"]
-        )
-    extra = {}
-    if module.params["login"]:
-        import base64
-
-        try:
-            data = client.get_authorization_token(aws_retry=True)["authorizationData"][0]
-        except Exception as err:  # pylint: disable=broad-except
-            module.fail_json_aws(err, msg="Could not get an ECR authorization token")
-        token = base64.b64decode(data["authorizationToken"]).decode()
-        extra["registry_password"] = token.split(":", 1)[1]
-        module.no_log_values.add(extra["registry_password"])
-    module.exit_json(
-        **extra,
-        changed=changed,
-        digest=image_digest(client, module, name, module.params["image_tag"]) if arn else "",
-        repository_arn=arn,
-        tags=after,
-        diff={"before": {"tags": before}, "after": {"tags": after}},
-    )
+    try:
+        result = run(module.client("ecr"), module.params, module.check_mode)
+    except EcrCallError as err:
+        module.fail_json_aws(err.__cause__, msg=str(err))
+    # Not added to module.no_log_values: Ansible would then return it masked, useless to
+    # docker_login. The task asking for it sets no_log (roles/image/tasks/present.yml).
+    if not module._diff:
+        result.pop("diff")
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

@@ -16,11 +16,15 @@ A missing prerequisite fails the test with what to run; nothing here skips.
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import io
 import json
 import os
 import shutil
 import subprocess
 import sys
+import tarfile
+import tempfile
 import time
 import urllib.request
 from dataclasses import dataclass
@@ -89,6 +93,52 @@ def mlflow_image(base_image) -> str:
         return build_image.build("mlflow-tracking", base_image)
     except RuntimeError as err:
         pytest.fail(str(err))
+
+
+def tiny_base(arch: str) -> str:
+    """A one-file base image for `arch` (amd64, arm64), made without any build or emulation.
+
+    For tests of multi-platform builds whose Dockerfile only copies files: the classic builder
+    gives an image the base's architecture, so each platform needs a base of its own. The
+    image is written in `docker save`'s layout with the architecture in its config, and loaded
+    (Docker 20.10 ignores `docker import --platform`).
+    """
+    ref = f"mlflow-ecs-tiny/base:{arch}"
+    found = docker("image", "inspect", "-f", "{{.Architecture}}", ref, check=False)
+    if found.returncode == 0 and found.stdout.strip() == arch:
+        return ref
+
+    def add(archive: tarfile.TarFile, name: str, data: bytes) -> None:
+        info = tarfile.TarInfo(name)
+        info.size = len(data)
+        archive.addfile(info, io.BytesIO(data))
+
+    layer = io.BytesIO()
+    with tarfile.open(fileobj=layer, mode="w") as archive:
+        add(archive, "base-architecture", f"{arch}\n".encode())
+    layer_bytes = layer.getvalue()
+    config = {
+        "architecture": arch,
+        "os": "linux",
+        **({"variant": "v8"} if arch == "arm64" else {}),
+        "config": {"Env": ["PATH=/usr/local/bin:/usr/bin:/bin"]},
+        "rootfs": {
+            "type": "layers",
+            "diff_ids": [f"sha256:{hashlib.sha256(layer_bytes).hexdigest()}"],
+        },
+        "history": [{"created_by": "tests/integration/docker_helpers.py tiny_base"}],
+    }
+    config_bytes = json.dumps(config).encode()
+    config_name = hashlib.sha256(config_bytes).hexdigest() + ".json"
+    manifest = [{"Config": config_name, "RepoTags": [ref], "Layers": ["layer/layer.tar"]}]
+    with tempfile.NamedTemporaryFile(suffix=".tar") as image:
+        with tarfile.open(fileobj=image, mode="w") as archive:
+            add(archive, "layer/layer.tar", layer_bytes)
+            add(archive, config_name, config_bytes)
+            add(archive, "manifest.json", json.dumps(manifest).encode())
+        image.flush()
+        docker("load", "-i", image.name)
+    return ref
 
 
 def image_size(ref: str) -> int:
@@ -252,6 +302,7 @@ __all__ = [
     "image_size",
     "local_registry",
     "mlflow_image",
+    "tiny_base",
     "wait_health",
 ]
 # Kept for callers that pass the variable through.

@@ -3,11 +3,13 @@ tests that run the MLflow server against PostgreSQL (test_entrypoint.py, test_pe
 test_db_connections.py).
 
 initdb + pg_ctl on a free port in a temporary directory, password (scram-sha-256) over TCP on
-127.0.0.1, stopped and removed at the end. PostgreSQL refuses to run as root, so as root the
-cluster runs as `nobody`. Queries go through psycopg2 of .venv-mlflow (what the image has).
+127.0.0.1, stopped and removed at the end. With `ssl=True` it also takes TLS connections, with a
+self-signed certificate (what `sslmode=require`, the task's setting with RDS, needs).
+PostgreSQL refuses to run as root, so as root the cluster runs as `nobody`. Queries go through
+psycopg2 of .venv-mlflow (what the image has).
 
 The fixtures are registered in tests/conftest.py: `postgres` (one server per test module) and
-`postgres_factory` (servers with settings of their own, e.g. max_connections).
+`postgres_factory` (servers with settings of their own, e.g. max_connections, or TLS).
 """
 
 from __future__ import annotations
@@ -40,7 +42,9 @@ class PostgresServer:
 
     user = "mlflow"
 
-    def __init__(self, password: str | None = None, settings: dict | None = None) -> None:
+    def __init__(
+        self, password: str | None = None, settings: dict | None = None, ssl: bool = False
+    ) -> None:
         found = sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)
         if not found:
             pytest.fail("PostgreSQL server binaries missing: run tools/test-deps.sh (make test)")
@@ -48,6 +52,7 @@ class PostgresServer:
         self.port = _free_port()
         self.password = password or uuid.uuid4().hex
         self.settings = dict(settings or {})
+        self.ssl = ssl
         # Not under pytest's tmp_path: as root, that tree is closed to the `nobody` user.
         self.root = Path(tempfile.mkdtemp(prefix="mlflow-pg-"))
         self.datadir = self.root / "data"
@@ -84,6 +89,8 @@ class PostgresServer:
         )
         pwfile.unlink()
         options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root} -c fsync=off"
+        if self.ssl:
+            options += self._make_certificate()
         for name, value in self.settings.items():
             options += f" -c {name}={value}"
         self._run(
@@ -98,6 +105,20 @@ class PostgresServer:
             "start",
         )
         return self
+
+    def _make_certificate(self) -> str:
+        """A self-signed certificate and key in the data directory; the server options for TLS."""
+        cert, key = self.datadir / "server.crt", self.datadir / "server.key"
+        subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+             "-subj", "/CN=127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+            check=True, capture_output=True, timeout=60,
+        )  # fmt: skip
+        key.chmod(0o600)  # PostgreSQL refuses a key others can read
+        if self.as_user:
+            for path in (cert, key):
+                shutil.chown(path, "nobody")
+        return f" -c ssl=on -c ssl_cert_file={cert} -c ssl_key_file={key}"
 
     def _python(self, code: str, *args: str) -> subprocess.CompletedProcess:
         proc = subprocess.run(
@@ -159,8 +180,10 @@ def postgres_factory():
     """Start PostgreSQL servers (PostgresServer arguments); stop them after the module."""
     started: list[PostgresServer] = []
 
-    def start(password: str | None = None, settings: dict | None = None) -> PostgresServer:
-        server = PostgresServer(password, settings)
+    def start(
+        password: str | None = None, settings: dict | None = None, ssl: bool = False
+    ) -> PostgresServer:
+        server = PostgresServer(password, settings, ssl)
         started.append(server)
         return server.start()
 

@@ -132,6 +132,8 @@ def test_production_refuses_spot_and_the_schedule_before_any_change(emu, tmp_pat
             "ecs_capacity_provider": "FARGATE_SPOT",
             "ecs_cpu_architecture": "ARM64",
             "ecs_scheduled_scaling": SCHEDULE,
+            # A manifest list without the task's platform (roles/image, image_platforms).
+            "image_platforms": ["linux/amd64"],
         },
     )
     clusters_before = emu.client("ecs").list_clusters()["clusterArns"]
@@ -147,6 +149,10 @@ def test_production_refuses_spot_and_the_schedule_before_any_change(emu, tmp_pat
         " allowed: FARGATE_SPOT with X86_64 only" in out
     )
     assert "ecs_scheduled_scaling is" in out and "allowed: off in production" in out
+    assert (
+        "image_platforms, ecs_cpu_architecture is [linux/amd64], ARM64; allowed: empty (one"
+        " image, for the task's CPU architecture), or platforms that include the task's" in out
+    )
     assert emu.client("ecs").list_clusters()["clusterArns"] == clusters_before
     assert "production-mlflow-tracking" not in str(
         emu.client("logs").describe_log_groups()["logGroups"]

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import docker_helpers
@@ -22,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tools"))
 
 import build_image  # noqa: E402
+from conftest import ansible_env  # noqa: E402
 
 pytestmark = pytest.mark.integration
 
@@ -213,6 +216,112 @@ def test_build_push_to_a_registry_and_pin_the_digest(
     assert again.changed == 0, again.tail()
     assert shown_image_uri(again.stdout) == f"{local_registry.host}/{REPO}@{digest}"
     assert local_registry.tags(REPO) == [tag]
+
+
+MANIFEST_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
+SINGLE_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
+
+
+def registry_get(registry, path: str, accept: str = "") -> tuple[dict, str]:
+    """(JSON body, Docker-Content-Digest) of a GET on the registry API."""
+    req = urllib.request.Request(f"http://{registry.host}/v2/{path}", headers={"Accept": accept})
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        return json.load(resp), resp.headers.get("Docker-Content-Digest", "")
+
+
+def test_image_platforms_push_one_manifest_list_for_amd64_and_arm64(
+    playbook, emulator, local_registry, docker_engine, tmp_path
+):
+    """image_platforms: one image per platform and a manifest list under the content tag, whose
+    digest the role hands to the task definition. A context that only copies files builds for
+    arm64 without emulation, on one-file bases of each architecture (docker_helpers.tiny_base);
+    the real docker/ for arm64 is the arm64 test's (test_container.py, 25+ min under QEMU)."""
+    context = tmp_path / "context"
+    context.mkdir()
+    (context / "Dockerfile").write_text(
+        "ARG PYTHON_IMAGE\nFROM ${PYTHON_IMAGE}\nCOPY app.txt /app.txt\n"
+    )
+    (context / "app.txt").write_text("the same content on every platform\n")
+    for arch in ("amd64", "arm64"):
+        docker_helpers.tiny_base(arch)
+    tag = build_image.content_tag(context)
+    extra = {
+        "image_build": True,
+        "image_registry": local_registry.host,
+        "image_registry_scheme": "http",
+        "image_build_context": str(context),
+        "image_platforms": ["linux/amd64", "linux/arm64"],
+        # One base per platform (what a multi-architecture base gives with one name).
+        "image_build_base": "mlflow-ecs-tiny/base:"
+        "{{ (image_build_platform | default('linux/amd64')).split('/') | last }}",
+    }
+
+    repo = "multiarch"
+    built = playbook(
+        "image", emulator=emulator, extra_vars={**extra, "image_repository_name": repo}
+    )
+    assert built.rc == 0, built.tail()
+    index, digest = registry_get(local_registry, f"{repo}/manifests/{tag}", MANIFEST_LIST)
+    assert index["mediaType"] == MANIFEST_LIST, index
+    platforms = {m["platform"]["architecture"]: m["digest"] for m in index["manifests"]}
+    assert sorted(platforms) == ["amd64", "arm64"] and len(set(platforms.values())) == 2
+    for arch, manifest_digest in platforms.items():
+        manifest, _ = registry_get(
+            local_registry, f"{repo}/manifests/{manifest_digest}", SINGLE_MANIFEST
+        )
+        config, _ = registry_get(local_registry, f"{repo}/blobs/{manifest['config']['digest']}")
+        assert config["architecture"] == arch  # the image inside is the platform's
+    assert sorted(local_registry.tags(repo)) == [tag, f"{tag}-amd64", f"{tag}-arm64"]
+    # The task definition pins the list: one digest for X86_64 and ARM64 tasks.
+    assert shown_image_uri(built.stdout) == f"{local_registry.host}/{repo}@{digest}"
+    for arch in ("amd64", "arm64"):
+        docker("rmi", f"{local_registry.host}/{repo}:{tag}-{arch}", check=False)
+
+
+WRONG_BASE_PLAY = """
+- name: The image role's per-platform build, on an amd64 base for both platforms
+  hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Build for linux/amd64 and linux/arm64
+      ansible.builtin.include_role:
+        name: mlops.mlflow_ecs.image
+        tasks_from: build_platforms.yml
+"""
+
+
+def test_image_platforms_refuse_an_image_of_the_wrong_architecture(docker_engine, tmp_path):
+    """The classic builder gives the image its base's architecture whatever --platform says: an
+    amd64 base for linux/arm64 must stop the run before anything is pushed (an amd64 image in
+    the list as arm64 would start no Graviton task). Only the role's build tasks run: no
+    registry, no AWS."""
+    context = tmp_path / "context"
+    context.mkdir()
+    (context / "Dockerfile").write_text("ARG PYTHON_IMAGE\nFROM ${PYTHON_IMAGE}\nCOPY a /a\n")
+    (context / "a").write_text("a\n")
+    play = tmp_path / "play.yml"
+    play.write_text(WRONG_BASE_PLAY)
+    name = "127.0.0.1:9/multiarch-wrong-base"  # nothing listens: a push would fail otherwise
+    extra = {
+        "image_repository_uri": name,
+        "image_content_tag": "wrongbase",
+        "image_build_dir": {"path": str(context)},
+        "image_platforms": ["linux/amd64", "linux/arm64"],
+        "image_build_base": docker_helpers.tiny_base("amd64"),
+    }
+    try:
+        proc = subprocess.run(
+            [str(Path(sys.executable).parent / "ansible-playbook"), str(play),
+             "-e", json.dumps(extra)],
+            cwd=ROOT, env=ansible_env(), capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        assert proc.returncode != 0, proc.stdout[-3000:]
+        assert "linux/amd64, linux/arm64 are for amd64, amd64" in proc.stdout, proc.stdout[-3000:]
+        assert "Nothing was pushed" in proc.stdout
+        assert "Push the image of each platform" not in proc.stdout
+    finally:
+        for arch in ("amd64", "arm64"):
+            docker("rmi", f"{name}:wrongbase-{arch}", check=False)
 
 
 def test_absent_keeps_the_shared_repository_unless_forced(playbook, emulator, ecr):

@@ -234,6 +234,29 @@ def test_postgres_task_needs_local_db(emulator, task_definition, tmp_path):
     assert "MLFLOW_DATA_DIR" in proc.stdout
 
 
+def test_postgres_task_against_another_server_keeps_the_task_settings(
+    emulator, task_definition, tmp_path
+):
+    """--db-endpoint: only where the database is changes (tests/integration/test_container.py
+    runs the image so against a real PostgreSQL); a malformed endpoint is refused."""
+    argv = ["--family", task_definition + "-pg", "--endpoint-url", emulator.endpoint_url,
+            "--data-dir", str(tmp_path), "--db-endpoint", "127.0.0.1:6543"]  # fmt: skip
+    args = run_local.parse_args(argv)
+    clients = run_local.make_clients(args.endpoint_url, args.region)
+    task = run_local.read_task(clients, args.family, args.container)
+    run_local.localize(task, args)
+    env = task.values
+    assert (env["MLFLOW_DB_HOST"], env["MLFLOW_DB_PORT"]) == ("127.0.0.1", "6543")
+    assert task.sources["MLFLOW_DB_HOST"] == "local: --db-endpoint"
+    assert env["MLFLOW_DB_USERNAME"] == "mlflow"
+    assert env["MLFLOW_DB_PASSWORD"] == DB_PASSWORD  # from the task's secret
+    assert "MLFLOW_BACKEND_STORE_URI" not in env
+    args = run_local.parse_args([*argv[:-1], "db.example.com"])
+    task = run_local.read_task(clients, args.family, args.container)
+    with pytest.raises(run_local.RunLocalError, match="--db-endpoint must be HOST:PORT"):
+        run_local.localize(task, args)
+
+
 def test_missing_family_is_a_clear_error(emulator):
     proc = run_tool(emulator, "--family", "no-such-family", "--print-env")
     assert proc.returncode == 1
