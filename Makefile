@@ -62,7 +62,7 @@ test: setup lint
 	@date -u +'== %T test dependencies'
 	tools/test-deps.sh
 	@date -u +'== %T pytest'
-	$(BIN)/pytest -n 2 --dist loadfile --durations=25 -m 'not arm64'
+	$(BIN)/pytest -n 2 --dist loadfile --no-loadscope-reorder --durations=25 -m 'not arm64'
 	@date -u +'== %T ansible-test'
 	$(MAKE) ansible-test
 	@date -u +'== %T molecule'

@@ -242,8 +242,10 @@ def pytest_terminal_summary(terminalreporter):
 
 
 # ------------------------------------------------------------------------------ longest first
-# pytest-xdist (--dist loadfile) hands each worker whole modules in collection order: the
-# slowest modules start first, so no worker is left running a long module alone at the end.
+# pytest-xdist (--dist loadfile --no-loadscope-reorder, as make test runs it) hands each worker
+# whole modules in collection order: the slowest modules start first, so no worker is left
+# running a long module alone at the end. (Without --no-loadscope-reorder xdist orders modules by
+# their number of tests instead, and a long module of four tests would start last.)
 # Measured on 2 cores (README, Development); modules not listed keep their order after these.
 SLOWEST_FIRST = [
     "test_faults.py",
@@ -305,7 +307,7 @@ def pytest_xdist_node_collection_finished(node, ids):
 
 
 def pytest_runtest_logreport(report):
-    entry = _timeline.get(report.nodeid.split("::")[0].rsplit("/", 1)[-1])
+    entry = _timeline.get(report.nodeid.split("::")[0])
     reporter = _reporter and _reporter[0].pluginmanager.get_plugin("terminalreporter")
     if entry is None or not reporter:
         return
