@@ -257,7 +257,7 @@ def main() -> int:
     results: list[Measure] = []
     try:
         with tempfile.TemporaryDirectory(prefix="bench-deploy-") as tmp:
-            extra_vars = {"mlflow_outputs_file": str(Path(tmp) / "outputs.json")}
+            extra_vars = {}
             if inventory != "local":
                 # No Docker engine here: the emulator holds the pushed image (tools/emulator.py).
                 extra_vars["image_build"] = False
@@ -268,6 +268,9 @@ def main() -> int:
                 # fall on one strategy only.
                 for strategy in strategies:
                     emu.reset()
+                    # Each run writes its own outputs file: the first deploy creates its directory.
+                    outputs = Path(tmp) / f"{run}-{strategy}" / "outputs.json"
+                    extra_vars["mlflow_outputs_file"] = str(outputs)
                     with RecordingProxy(emu.endpoint_url, ready_after=ready_after) as proxy:
                         for phase in phases:
                             log = None
