@@ -205,7 +205,7 @@ def print_simulation(results: list[Measure], strategies: list[str], ready_after:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, help="runs per strategy (3; 1 with --simulate-aws)")
     parser.add_argument("--strategies", default="default,mitogen")
     parser.add_argument(
         "--inventory", help="inventories/<name> (default: local; production with --simulate-aws)"
@@ -231,6 +231,8 @@ def main() -> int:
         "--wait-interval", type=int, default=2, help="mlflow_wait_interval of the simulated runs"
     )
     args = parser.parse_args()
+    if args.runs is None:
+        args.runs = 1 if args.simulate_aws else 3
     strategies = args.strategies.split(",")
     phases = ["full"] if args.simulate_aws else args.phases.split(",")
     inventory = args.inventory or ("production" if args.simulate_aws else "local")
