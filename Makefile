@@ -15,7 +15,7 @@ ENDPOINT_VARS := $(if $(filter local,$(ENV)),-e aws_endpoint_url=$(EMULATOR_URL)
 MITOGEN ?=
 STRATEGY_ENV = $(if $(filter 1,$(MITOGEN)),ANSIBLE_STRATEGY=mitogen_linear ANSIBLE_STRATEGY_PLUGINS=$$($(BIN)/python -c 'import ansible_mitogen, os; print(os.path.join(os.path.dirname(ansible_mitogen.__file__), "plugins", "strategy"))'))
 
-.PHONY: test-arm64 demo setup mlflow-venv deploy destroy run-local admin-password emulator stop lint test unit bench bench-image clean ansible-test molecule cost
+.PHONY: test-arm64 demo setup mlflow-venv deploy destroy run-local admin-password emulator stop lint test unit bench bench-image bench-deploy clean ansible-test molecule cost
 
 demo: setup emulator deploy run-local
 
@@ -91,6 +91,12 @@ bench: setup
 bench-image: setup
 	tools/test-deps.sh
 	$(BIN)/python tests/benchmarks/bench_image.py
+
+# Deploy overhead on the emulator (local inventory): full deploy, no-op re-deploy, --check --diff
+# and destroy, Ansible's default strategy next to mitogen; median wall and CPU time, tasks, AWS
+# calls (figures in docs/speed.md). BENCH_DEPLOY_ARGS, e.g. "--runs 5" or "--simulate-aws".
+bench-deploy: $(VENV)/.installed
+	$(BIN)/python tests/benchmarks/bench_deploy.py $(BENCH_DEPLOY_ARGS)
 
 clean: stop
 	rm -rf $(VENV) .venv-mlflow .emulator outputs

@@ -16,6 +16,15 @@ AWS calls itself, without forwarding them, with the error AWS gives a client tha
 ``calls_retried`` counts the faulted calls the client sent again (same botocore invocation id,
 else same request). moto's own control API (``/moto-api/``, unsigned) is never faulted.
 
+Readiness delays: ``RecordingProxy(url, ready_after={"rds": 60, "alb": 30, "ecs": 15})`` makes
+the emulator's slow resources take as long to become ready as they do on AWS (moto makes them
+ready at once): an RDS instance reports ``creating``, with no endpoint, until ``rds`` seconds
+after its CreateDBInstance; an application load balancer reports ``provisioning`` until ``alb``
+seconds after its CreateLoadBalancer; an ECS service runs none of its tasks (runningCount 0,
+the others pending) until ``ecs`` seconds after its CreateService or UpdateService, counted from
+when the load balancers then provisioning are active (targets turn healthy only behind an
+active load balancer). ``readiness_waits()`` gives each resource's delay as applied.
+
 Only the standard library is used; one thread per request (ThreadingHTTPServer).
 """
 
@@ -24,7 +33,9 @@ from __future__ import annotations
 import http.client
 import json
 import random
+import re
 import threading
+import time
 import uuid
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -177,11 +188,27 @@ def fault_response(request: RecordedRequest, kind: str) -> tuple[int, dict[str, 
     )
 
 
+READINESS_KINDS = ("rds", "alb", "ecs")
+
+_RDS_INSTANCE = re.compile(rb"<DBInstance>.*?</DBInstance>", re.S)
+_RDS_IDENTIFIER = re.compile(rb"<DBInstanceIdentifier>([^<]*)</DBInstanceIdentifier>")
+_RDS_STATUS = re.compile(rb"<DBInstanceStatus>[^<]*</DBInstanceStatus>")
+_RDS_ENDPOINT = re.compile(rb"<Endpoint>.*?</Endpoint>", re.S)
+# A load balancer's name, then (in the same member: no other name in between) its state code.
+_ALB_STATE = re.compile(
+    rb"(<LoadBalancerName>([^<]*)</LoadBalancerName>(?:(?!<LoadBalancerName>).)*?"
+    rb"<State>\s*<Code>)[a-z_]+(</Code>)",
+    re.S,
+)
+
+
 class RecordingProxy:
     """Forward HTTP requests to ``upstream`` and record them; use as a context manager.
 
     With ``fault_share`` > 0, that share of the signed AWS calls (drawn with ``fault_seed``) is
     answered with a fault of one of ``fault_kinds`` (``throttling``, ``unavailable``) instead.
+    With ``ready_after`` ({"rds"|"alb"|"ecs": seconds}), those resources become ready that long
+    after their creation (or update), as on AWS (see the module's docstring).
     """
 
     def __init__(
@@ -193,10 +220,18 @@ class RecordingProxy:
         fault_share: float = 0.0,
         fault_seed: int = 0,
         fault_kinds: tuple[str, ...] = FAULT_KINDS,
+        ready_after: dict[str, float] | None = None,
     ):
         unknown = set(fault_kinds) - set(FAULT_KINDS)
         if unknown or not fault_kinds or not 0 <= fault_share < 1:
             raise ValueError(f"fault_share in [0, 1), fault_kinds among {FAULT_KINDS}")
+        self.ready_after = dict(ready_after or {})
+        if set(self.ready_after) - set(READINESS_KINDS) or any(
+            v < 0 for v in self.ready_after.values()
+        ):
+            raise ValueError(f"ready_after: seconds of 0 or more for {READINESS_KINDS}")
+        # (kind, name) -> (monotonic time it was created or updated, time it becomes ready)
+        self._readiness: dict[tuple[str, str], tuple[float, float]] = {}
         self.upstream = upstream.rstrip("/")
         self.requests: list[RecordedRequest] = []
         self.fault_share = fault_share
@@ -244,6 +279,89 @@ class RecordingProxy:
                 if r.fault:
                     counts[r.fault] = counts.get(r.fault, 0) + 1
             return counts
+
+    def readiness_waits(self) -> dict[str, float]:
+        """``kind:name`` -> seconds from its creation (or update) until it was ready."""
+        with self._lock:
+            return {f"{k}:{n}": ready - start for (k, n), (start, ready) in self._readiness.items()}
+
+    def _delay_readiness(self, request: RecordedRequest, status: int, body: bytes) -> bytes:
+        """Note the slow resources a call creates; report those not ready yet as AWS does."""
+        if not self.ready_after or not 200 <= status < 300:
+            return body
+        service, operation, now = request.service, request.operation, time.monotonic()
+        form = (
+            parse_qs(request.body.decode("utf-8", "replace")) if request.protocol == "query" else {}
+        )
+        with self._lock:
+            if service == "rds" and operation == "CreateDBInstance" and "rds" in self.ready_after:
+                name = form["DBInstanceIdentifier"][0]
+                self._readiness[("rds", name)] = (now, now + self.ready_after["rds"])
+            elif (
+                service == "elasticloadbalancing"
+                and operation == "CreateLoadBalancer"
+                and "alb" in self.ready_after
+            ):
+                name = form["Name"][0]
+                self._readiness[("alb", name)] = (now, now + self.ready_after["alb"])
+            elif (
+                service == "ecs"
+                and operation in ("CreateService", "UpdateService")
+                and "ecs" in self.ready_after
+            ):
+                sent = request.json()
+                name = (sent.get("serviceName") or sent.get("service", "")).rsplit("/", 1)[-1]
+                albs_active = max(
+                    (ready for (kind, _), (_, ready) in self._readiness.items() if kind == "alb"),
+                    default=now,
+                )
+                self._readiness[("ecs", name)] = (
+                    now,
+                    max(now, albs_active) + self.ready_after["ecs"],
+                )
+            pending = {key for key, (_, ready) in self._readiness.items() if ready > now}
+        if not pending:
+            return body
+        if service == "rds" and operation in ("CreateDBInstance", "DescribeDBInstances"):
+
+            def creating(match: re.Match) -> bytes:
+                instance = match.group(0)
+                name = _RDS_IDENTIFIER.search(instance)
+                if not name or ("rds", name.group(1).decode()) not in pending:
+                    return instance
+                instance = _RDS_STATUS.sub(
+                    b"<DBInstanceStatus>creating</DBInstanceStatus>", instance
+                )
+                return _RDS_ENDPOINT.sub(b"", instance)
+
+            return _RDS_INSTANCE.sub(creating, body)
+        if service == "elasticloadbalancing" and operation in (
+            "CreateLoadBalancer",
+            "DescribeLoadBalancers",
+        ):
+            return _ALB_STATE.sub(
+                lambda m: (
+                    m.group(1) + b"provisioning" + m.group(3)
+                    if ("alb", m.group(2).decode()) in pending
+                    else m.group(0)
+                ),
+                body,
+            )
+        if service == "ecs" and operation in ("DescribeServices", "CreateService", "UpdateService"):
+            answer = json.loads(body or b"{}")
+            services = answer.get("services") or [answer.get("service") or {}]
+            for svc in services:
+                if ("ecs", svc.get("serviceName", "")) not in pending:
+                    continue
+                svc["pendingCount"] = svc.get("desiredCount", 0)
+                svc["runningCount"] = 0
+                for deployment in svc.get("deployments", []):
+                    deployment["pendingCount"] = deployment.get("desiredCount", 0)
+                    deployment["runningCount"] = 0
+                    if deployment.get("status") == "PRIMARY":
+                        deployment["rolloutState"] = "IN_PROGRESS"
+            return json.dumps(answer).encode()
+        return body
 
     def clear(self) -> None:
         with self._lock:
@@ -327,6 +445,7 @@ class RecordingProxy:
                 finally:
                     conn.close()
                 recorded.status = status
+                resp_body = proxy._delay_readiness(recorded, status, resp_body)
                 proxy._record(recorded)
                 self._answer(status, resp_headers, resp_body)
 

@@ -3,8 +3,8 @@
 Every AWS call of the playbook runs goes through the recording proxy
 (tests/integration/recording_proxy.py), which tells the calls that may change AWS. One emulator
 (local inventory) for the whole module, in order: check on an empty account, deploy, check on
-the deployed environment, five changes by hand with boto3, check (reports each one, changes
-nothing), deploy (puts each one back).
+the deployed environment, deploy again (writes nothing but its deploy lock), five changes by
+hand with boto3, check (reports each one, changes nothing), deploy (puts each one back).
 """
 
 from __future__ import annotations
@@ -109,6 +109,40 @@ def test_check_on_the_deployed_environment_reports_no_change(
     before = account_listing(emulator)
     result = check_run(proxy, emulator, outputs_file, record_property)
     assert result.changed == 0, changed_outputs(result.stdout)
+    assert account_listing(emulator) == before
+
+
+# ------------------------------------------------------------------------- no-op re-deploy
+
+# The deploy lock's own bookkeeping (mlops.mlflow_ecs.deploy_lock on the DynamoDB table
+# mlflow-deploy-locks): the only calls a re-deploy of an unchanged environment may make that
+# could change AWS. One conditional PutItem takes the lock, one DeleteItem releases it.
+LOCK_TABLE = "mlflow-deploy-locks"
+LOCK_WRITES = [("dynamodb", "PutItem", LOCK_TABLE), ("dynamodb", "DeleteItem", LOCK_TABLE)]
+
+
+def table_name(request) -> str:
+    """The DynamoDB table a call names ("" for other services)."""
+    return request.json().get("TableName", "") if request.service == "dynamodb" else ""
+
+
+def test_redeploy_of_the_deployed_environment_writes_only_its_deploy_lock(
+    emulator, proxy, outputs_file, deployed, record_property
+):
+    before = account_listing(emulator)
+    result = run_through(proxy, emulator, outputs_file)
+    writes = [
+        (r.service, r.operation or f"{r.method} {r.path}", table_name(r))
+        for r in proxy.requests
+        if r.mutating
+    ]
+    record_property("figure: no-op re-deploy AWS calls", len(proxy.requests))
+    record_property("figure: no-op re-deploy mutating calls", len(writes))
+    assert result.rc == 0, result.tail()
+    assert result.changed == 0, changed_outputs(result.stdout)
+    # It did read the account: every resource was compared, not skipped.
+    assert len(proxy.requests) > 50, proxy.operations()
+    assert writes == LOCK_WRITES, f"the no-op re-deploy called {writes}"
     assert account_listing(emulator) == before
 
 
