@@ -34,11 +34,12 @@ def test_the_tags_sent_are_only_the_ones_that_differ(stubbed):
     sent = []
     # The tag list's order is not defined (compare_aws_tags works on sets): record it instead.
     client.meta.events.register(
-        "before-parameter-build.ecr.TagResource", lambda params, **_: sent.extend(params["tags"])
+        "before-parameter-build.ecr.TagResource",
+        lambda params, **kwargs: sent.extend(params["tags"]),
     )
     queue_tags(stubber, STALE)
     stubber.add_response("tag_resource", {}, {"resourceArn": ARN, "tags": ANY})
-    changed, _, after = ensure_tags(client, ARN, TAGS, False, check_mode=False)
+    changed, _before, after = ensure_tags(client, ARN, TAGS, False, check_mode=False)
     assert changed is True
     assert sorted(sent, key=lambda t: t["Key"]) == [
         {"Key": "ManagedBy", "Value": "mlops.mlflow_ecs"},
