@@ -291,9 +291,7 @@ def _count_modules(nodeids) -> None:
     if _timeline:
         return  # every xdist worker collects the same tests: count them once
     for nodeid in nodeids:
-        entry = _timeline.setdefault(
-            nodeid.split("::")[0].rsplit("/", 1)[-1], {"left": 0, "s": 0.0}
-        )
+        entry = _timeline.setdefault(nodeid.split("::")[0], {"left": 0, "s": 0.0})
         entry["left"] += 1
 
 
