@@ -281,10 +281,11 @@ def test_a_killed_runs_lock_is_taken_over_once_its_lease_ended_and_a_failed_run_
     emu, tmp_path
 ):
     """A lock whose lease has ended (its run was killed) is taken over; the run then fails
-    (AccessDenied on ECR, after the lock) and still releases the lock."""
+    (AccessDenied on CloudWatch Logs, the logging role's first call, after the lock: the image
+    checks that read ECR run before it) and still releases the lock."""
     now = int(time.time())
     write_holder(emu, "fedcba9876543210", "deploy.yml by bob@ci-7", now - 7200, now - 3600)
-    target = "AmazonEC2ContainerRegistry_V20150921.DescribeRepositories"
+    target = "Logs_20140328.DescribeLogGroups"
     with FailingProxy(emu.endpoint_url, target) as proxy:
         failed = deploy(emu, proxy, tmp_path, "failed")
     assert failed.rc != 0, failed.tail()

@@ -444,6 +444,7 @@ def local_task_environment(emu, workdir: Path, port: int) -> dict[str, str]:
         port=port,
         data_dir=str(workdir / "data"),
         local_db=True,  # the emulator runs no PostgreSQL: a local SQLite file instead
+        db_endpoint=None,
     )
     run_local.localize(task, args)
     (workdir / "tmp").mkdir(parents=True, exist_ok=True)
