@@ -56,6 +56,7 @@ sys.path.insert(0, str(ROOT / "tools"))
 
 import emulator as emulator_tool  # noqa: E402
 from conftest import run_playbook, start_emulator  # noqa: E402
+from conftest import strategy_env as conftest_strategy_env  # noqa: E402
 from recording_proxy import RecordingProxy  # noqa: E402
 
 # phase -> (playbook, check and diff)
@@ -70,16 +71,15 @@ GOALS = {"full": 15.0, "no-op": 8.0, "destroy": 8.0}
 
 
 def strategy_env(name: str) -> dict[str, str]:
+    """The environment of one strategy, from tests/conftest.py (whose own default for playbook
+    runs is mitogen's, so "default" must name Ansible's linear strategy explicitly)."""
     if name == "default":
-        return {}
+        return conftest_strategy_env("linear")
     if name == "mitogen":
         try:
-            import ansible_mitogen
+            return conftest_strategy_env("mitogen_linear")
         except ImportError as err:
             raise SystemExit(f"strategy mitogen: {err}; pip install mitogen==0.3.54") from err
-
-        plugins = Path(ansible_mitogen.__file__).parent / "plugins" / "strategy"
-        return {"ANSIBLE_STRATEGY": "mitogen_linear", "ANSIBLE_STRATEGY_PLUGINS": str(plugins)}
     raise ValueError(f"unknown strategy {name!r} (default, mitogen)")
 
 
