@@ -15,8 +15,11 @@ order, through the recording proxy (tests/integration/recording_proxy.py):
   check     playbooks/deploy.yml --check --diff on the deployed account
   destroy   playbooks/destroy.yml
 
-For each phase and Ansible strategy it prints the median over the runs of the wall time and of
-the CPU time of ansible-playbook and its workers (user + sys of the waited-for children,
+First, unless --no-reference, it measures what one task costs on this machine (a debug task, a
+ping module run, an amazon.aws module making one call to the emulator), so that figures taken on
+different machines or days can be compared. For each phase and Ansible strategy it prints the
+median over the runs of the wall time and of the CPU time of ansible-playbook and its workers
+(user + sys of the waited-for children,
 resource.getrusage(RUSAGE_CHILDREN) deltas: the emulator is a child that is never waited for
 while the script runs, so its CPU is not counted), the tasks run (ok + failed in the recap, a
 changed task is also ok), the tasks skipped, the AWS calls made and how many of them may change
@@ -68,6 +71,14 @@ PHASES = {
 }
 # Issue 12's goals on a 2-core machine, local inventory (seconds of wall time).
 GOALS = {"full": 15.0, "no-op": 8.0, "destroy": 8.0}
+# The machine's own speed, to compare figures taken on different machines or days: what one task
+# of each kind costs, from a playbook of REFERENCE_TASKS such tasks less the same playbook empty.
+REFERENCE_KINDS = {
+    "controller": "ansible.builtin.debug: {msg: reference}",
+    "module": "ansible.builtin.ping: {}",
+    "aws module": "amazon.aws.aws_caller_info: {}",
+}
+REFERENCE_TASKS = 10
 
 
 def strategy_env(name: str) -> dict[str, str]:
@@ -146,6 +157,63 @@ def run_phase(
     )
 
 
+def reference_playbook(directory: Path, kind: str | None) -> str:
+    """A playbook of REFERENCE_TASKS tasks of `kind` (none: empty), its path without `.yml` (for
+    run_playbook). AWS modules reach the emulator through the inventory's own settings."""
+    lines = [
+        "- name: Reference",
+        "  hosts: localhost",
+        "  gather_facts: false",
+        "  module_defaults:",
+        "    group/mlops.mlflow_ecs.aws:",
+        '      region: "{{ aws_region }}"',
+        '      endpoint_url: "{{ aws_endpoint_url }}"',
+        '      access_key: "{{ aws_access_key_id }}"',
+        '      secret_key: "{{ aws_secret_access_key }}"',
+        "  tasks:",
+    ]
+    if kind is None:
+        lines.append("    - {name: nothing, ansible.builtin.meta: noop}")
+    else:
+        task = REFERENCE_KINDS[kind]
+        lines += [f"    - name: task {i}\n      {task}" for i in range(REFERENCE_TASKS)]
+    path = directory / f"reference-{(kind or 'empty').replace(' ', '-')}"
+    path.with_suffix(".yml").write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
+def reference_costs(strategy: str, emulator, directory: Path) -> dict[str, tuple[float, float]]:
+    """{kind: (wall s, CPU s) of one task}, for one strategy."""
+    times = {}
+    for kind in [None, *REFERENCE_KINDS]:
+        playbook = reference_playbook(directory, kind)
+        cpu0, wall0 = children_cpu(), time.perf_counter()
+        result = run_playbook(playbook, emulator=emulator, env=strategy_env(strategy))
+        times[kind] = (time.perf_counter() - wall0, children_cpu() - cpu0)
+        if result.rc != 0:
+            raise RuntimeError(f"reference playbook {kind} ({strategy}) failed:\n{result.tail()}")
+    base_wall, base_cpu = times.pop(None)
+    return {
+        kind: ((wall - base_wall) / REFERENCE_TASKS, (cpu - base_cpu) / REFERENCE_TASKS)
+        for kind, (wall, cpu) in times.items()
+    }
+
+
+def print_reference(costs: dict[str, dict[str, tuple[float, float]]]) -> None:
+    print()
+    print(f"this machine's cost of one task (a playbook of {REFERENCE_TASKS} less the same empty):")
+    print(f"{'strategy':<9} " + " ".join(f"{kind + ' s':>16}" for kind in REFERENCE_KINDS))
+    for strategy, by_kind in costs.items():
+        cells = " ".join(
+            f"{by_kind[k][0]:>7.2f} (CPU {by_kind[k][1]:.2f})".rjust(16) for k in REFERENCE_KINDS
+        )
+        print(f"{strategy:<9} {cells}")
+    print(
+        "controller: debug (no module runs); module: ansible.builtin.ping; aws module: "
+        "amazon.aws.aws_caller_info, one STS call to the emulator"
+    )
+
+
 def median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
@@ -213,6 +281,11 @@ def main() -> int:
     parser.add_argument("--phases", default=",".join(PHASES), help="subset, in this order")
     parser.add_argument("--json", action="store_true", help="print every measure as JSON too")
     parser.add_argument(
+        "--no-reference",
+        action="store_true",
+        help="skip the per-task reference costs of this machine (about 30 s per strategy)",
+    )
+    parser.add_argument(
         "--output-dir",
         type=Path,
         help="keep each playbook run's output there (<run>-<strategy>-<phase>.log), e.g. to read "
@@ -257,8 +330,13 @@ def main() -> int:
     # The inventories are named after their environment (mlflow_env).
     emu = start_emulator(inventory)
     results: list[Measure] = []
+    reference: dict[str, dict[str, tuple[float, float]]] = {}
     try:
         with tempfile.TemporaryDirectory(prefix="bench-deploy-") as tmp:
+            if not (args.no_reference or args.simulate_aws):
+                emu.reset()
+                for strategy in strategies:
+                    reference[strategy] = reference_costs(strategy, emu, Path(tmp))
             extra_vars = {}
             if inventory != "local":
                 # No Docker engine here: the emulator holds the pushed image (tools/emulator.py).
@@ -306,6 +384,8 @@ def main() -> int:
         print_simulation(results, strategies, ready_after)
     else:
         print_table(results, strategies, args.runs)
+    if reference:
+        print_reference(reference)
     print(f"# load average at the end {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     if args.json:
         print(json.dumps([asdict(m) for m in results], indent=2))

@@ -234,7 +234,7 @@ def written_in_checkout(before: dict[str, float]) -> list[str]:
         for name, mtime in after.items()
         if before.get(name) != mtime
         and name.endswith(".json")
-        and not re.match(r"inventories/[^/]+/outputs/", name)
+        and not re.match(r"inventories/[^/]+/\.outputs/", name)
     )
 
 
@@ -285,7 +285,7 @@ def test_static_prefix_moves_every_health_check_and_the_url(emu, deployed):
         ]
     }
     assert attributes["deregistration_delay.timeout_seconds"] == "10"
-    outputs = json.loads((deployed["inventory"] / "outputs" / "local.json").read_text())
+    outputs = json.loads((deployed["inventory"] / ".outputs" / "local.json").read_text())
     assert outputs["mlflow_url"].endswith("/mlflow")
     assert f"MLflow URL:  {outputs['mlflow_url']}" in deployed["result"].stdout
     # The container's own check asks the entrypoint, which reads MLFLOW_STATIC_PREFIX (see
@@ -356,6 +356,8 @@ def test_second_deploy_with_the_same_inventory_changes_nothing(emu, deployed):
     result = run_playbook("deploy", inventory=str(deployed["inventory"]), emulator=emu)
     assert result.rc == 0, result.tail()
     assert result.changed == 0, result.tail()
+    # The first deploy's outputs file, under the inventory directory, is not read as inventory.
+    assert "not a valid group definition" not in result.stderr, result.stderr[-2000:]
 
 
 # ---------------------------------------------------------------- refused before any change
@@ -693,7 +695,7 @@ def test_waits_pass_at_once_when_ready(emu, deployed):
 
 def test_outputs_land_next_to_the_inventory_and_nowhere_in_the_collection(emu, deployed):
     assert (
-        json.loads((deployed["inventory"] / "outputs" / "local.json").read_text())["environment"]
+        json.loads((deployed["inventory"] / ".outputs" / "local.json").read_text())["environment"]
         == "local"
     )
     assert written_in_checkout(deployed["checkout_before"]) == []
