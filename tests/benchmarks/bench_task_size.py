@@ -39,8 +39,9 @@ Per point (task size, workers, clients): requests/s; p50/p95/p99 latency over al
 errors; peak memory of the container (usage minus inactive page cache, as `docker stats` counts
 it, sampled every 0.2 s over warm-up and window) and its share of the task's memory; OOM kills
 (the memory cgroup's oom_kill count, and `docker inspect` State.OOMKilled); CPU used in the
-window by the container (cores), by this load generator (its own process, % of one core: near
-100 % means the client, not the server, was the limit) and by the whole host (% of all cores).
+window by the container (cores), by PostgreSQL (cores), by this load generator (its own process,
+% of one core: near 100 % means the client, not the server, was the limit) and by the whole host
+(% of all cores).
 
 Cost: prices from roles/cost/files/prices-us-east-1.yml (Fargate X86_64 vcpu_hour and gb_hour,
 read, never copied): hourly task price = vCPU x vcpu_hour + GB x gb_hour (GB = MiB / 1024, as
@@ -169,6 +170,30 @@ def host_cpu_ticks() -> tuple[int, int]:
     return sum(fields) - idle, sum(fields)
 
 
+def postgres_cpu_seconds(server) -> float:
+    """CPU time of the PostgreSQL server so far: the postmaster with the backends it reaped,
+    and its live children (the backends and background processes)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    try:
+        postmaster = int((server.datadir / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return float("nan")
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid, ppid = int(entry.name), int(fields[1])
+        if pid == postmaster:
+            total += sum(int(v) for v in fields[11:15])  # utime stime cutime cstime
+        elif ppid == postmaster:
+            total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
 def own_cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
@@ -294,7 +319,9 @@ class Container:
         force_remove(self.name)
 
 
-def run_level(api, container: Container, clients: int, warmup: float, window: float) -> dict:
+def run_level(
+    api, container: Container, server, clients: int, warmup: float, window: float
+) -> dict:
     """One point: `clients` clients for warmup + window seconds; figures of the window."""
     import bench_memory
     from docker_helpers import MemorySampler
@@ -334,8 +361,10 @@ def run_level(api, container: Container, clients: int, warmup: float, window: fl
             thread.start()
         time.sleep(max(0.0, t0 - time.monotonic()))
         cpu0, own0, host0 = container.cpu_seconds(), own_cpu_seconds(), host_cpu_ticks()
+        pg0 = postgres_cpu_seconds(server)
         time.sleep(max(0.0, t1 - time.monotonic()))
         cpu1, own1, host1 = container.cpu_seconds(), own_cpu_seconds(), host_cpu_ticks()
+        pg1 = postgres_cpu_seconds(server)
         for thread in threads:
             thread.join(timeout=120)
     state = container.state()
@@ -364,6 +393,7 @@ def run_level(api, container: Container, clients: int, warmup: float, window: fl
         "oom_kills": container.oom_kills() - oom_before + (1 if state.get("OOMKilled") else 0),
         "alive": bool(state.get("Running")),
         "server_cpu_cores": (cpu1 - cpu0) / window,
+        "postgres_cpu_cores": (pg1 - pg0) / window,
         "client_cpu_pct": (own1 - own0) / window * 100,
         "host_cpu_pct": (host1[0] - host0[0]) / max(1, host1[1] - host0[1]) * 100,
         "raw": records,
@@ -432,7 +462,7 @@ def measure_config(
                 )
                 points.append(point)
                 continue
-            point.update(run_level(api, container, clients, args.warmup, args.window))
+            point.update(run_level(api, container, server, clients, args.warmup, args.window))
             raw = point.pop("raw")
             t0 = point.pop("t0")
             if args.output_dir:
@@ -470,7 +500,7 @@ def table(points: list[dict]) -> str:
     header = (
         f"{'CPU/MiB':>9} {'wk':>2} {'cl':>3} {'req/s':>6} {'p50 ms':>7} {'p95 ms':>7} "
         f"{'p99 ms':>7} {'err':>4} {'peak MiB':>8} {'peak %':>6} {'OOM':>3} "
-        f"{'srv CPU':>7} {'client':>6} {'host':>5} {'USD/h':>7} {'USD/1M req':>10}"
+        f"{'srv CPU':>7} {'pg CPU':>6} {'client':>6} {'host':>5} {'USD/h':>7} {'USD/1M req':>10}"
     )
     lines = [header, "-" * len(header)]
     for p in points:
@@ -484,7 +514,8 @@ def table(points: list[dict]) -> str:
             f"{p['cpu']:>4}/{p['memory']:<4} {p['workers']:>2} {p['clients']:>3} "
             f"{p['req_per_s']:>6.1f} {p['p50_ms']:>7.0f} {p['p95_ms']:>7.0f} {p['p99_ms']:>7.0f} "
             f"{p['errors']:>4} {p['peak_mib']:>8.0f} {p['peak_mib'] / p['memory']:>6.0%} "
-            f"{p['oom_kills']:>3} {p['server_cpu_cores']:>7.2f} {p['client_cpu_pct']:>5.0f}% "
+            f"{p['oom_kills']:>3} {p['server_cpu_cores']:>7.2f} {p['postgres_cpu_cores']:>6.2f} "
+            f"{p['client_cpu_pct']:>5.0f}% "
             f"{p['host_cpu_pct']:>4.0f}% {p['hourly_usd']:>7.4f} {p['cost_per_million']:>10.3f}"
         )
     return "\n".join(lines)
@@ -719,8 +750,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(table(points))
     print(
-        "\nsrv CPU: cores the container used; client: this load generator, % of one core "
-        "(near 100 % = client-bound); host: all cores busy\n"
+        "\nsrv CPU: cores the container used; pg CPU: cores PostgreSQL used; client: this load "
+        "generator, % of one core (near 100 % = client-bound); host: all cores busy\n"
     )
     print(choice_text(points, args.p95_goal, top))
     if args.output_dir:
