@@ -394,6 +394,7 @@ def run_level(
         "alive": bool(state.get("Running")),
         "server_cpu_cores": (cpu1 - cpu0) / window,
         "postgres_cpu_cores": (pg1 - pg0) / window,
+        "server_cpu_ms_per_request": (cpu1 - cpu0) / len(in_window) * 1000 if in_window else 0.0,
         "client_cpu_pct": (own1 - own0) / window * 100,
         "host_cpu_pct": (host1[0] - host0[0]) / max(1, host1[1] - host0[1]) * 100,
         "raw": records,
@@ -500,7 +501,8 @@ def table(points: list[dict]) -> str:
     header = (
         f"{'CPU/MiB':>9} {'wk':>2} {'cl':>3} {'req/s':>6} {'p50 ms':>7} {'p95 ms':>7} "
         f"{'p99 ms':>7} {'err':>4} {'peak MiB':>8} {'peak %':>6} {'OOM':>3} "
-        f"{'srv CPU':>7} {'pg CPU':>6} {'client':>6} {'host':>5} {'USD/h':>7} {'USD/1M req':>10}"
+        f"{'srv CPU':>7} {'ms/req':>6} {'pg CPU':>6} {'client':>6} {'host':>5} {'USD/h':>7} "
+        f"{'USD/1M req':>10}"
     )
     lines = [header, "-" * len(header)]
     for p in points:
@@ -514,7 +516,8 @@ def table(points: list[dict]) -> str:
             f"{p['cpu']:>4}/{p['memory']:<4} {p['workers']:>2} {p['clients']:>3} "
             f"{p['req_per_s']:>6.1f} {p['p50_ms']:>7.0f} {p['p95_ms']:>7.0f} {p['p99_ms']:>7.0f} "
             f"{p['errors']:>4} {p['peak_mib']:>8.0f} {p['peak_mib'] / p['memory']:>6.0%} "
-            f"{p['oom_kills']:>3} {p['server_cpu_cores']:>7.2f} {p['postgres_cpu_cores']:>6.2f} "
+            f"{p['oom_kills']:>3} {p['server_cpu_cores']:>7.2f} "
+            f"{p['server_cpu_ms_per_request']:>6.0f} {p['postgres_cpu_cores']:>6.2f} "
             f"{p['client_cpu_pct']:>5.0f}% "
             f"{p['host_cpu_pct']:>4.0f}% {p['hourly_usd']:>7.4f} {p['cost_per_million']:>10.3f}"
         )
@@ -750,8 +753,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(table(points))
     print(
-        "\nsrv CPU: cores the container used; pg CPU: cores PostgreSQL used; client: this load "
-        "generator, % of one core (near 100 % = client-bound); host: all cores busy\n"
+        "\nsrv CPU: cores the container used; ms/req: its CPU ms per request; pg CPU: cores "
+        "PostgreSQL used; client: this load generator, % of one core (near 100 % = "
+        "client-bound); host: all cores busy\n"
     )
     print(choice_text(points, args.p95_goal, top))
     if args.output_dir:
