@@ -4,6 +4,7 @@
     python tests/benchmarks/bench_task_size.py [--sizes 256/512,512/1024,1024/2048]
         [--workers 1,2] [--clients 1,4,16] [--warmup 10] [--window 30]
         [--json] [--output-dir DIR] [--png docs/task-size.png | --no-plot]
+    python tests/benchmarks/bench_task_size.py --report DIR/results.json   (Markdown table)
     make bench-task-size                  (BENCH_TASK_SIZE_ARGS="--window 10 ...")
     .venv-mlflow/bin/python tests/benchmarks/bench_task_size.py --plot DIR/results.json
 
@@ -553,6 +554,57 @@ def choice_text(points: list[dict], p95_goal_ms: float, clients: int) -> str:
     return "\n".join(lines)
 
 
+def report(results: dict, markdown: bool = False) -> None:
+    """Print the run's context, the table of every point and the choice (Markdown: the table
+    as docs/task-size.md shows it)."""
+    points, prices = results["points"], results["prices"]
+    before, after = results["load_average_before"], results["load_average_after"]
+    print(
+        f"{results['date']}, {results['machine']}, image {results['image']} (MLflow "
+        f"{results['mlflow']}), PostgreSQL {results['postgresql']}, Docker {results['docker']}; "
+        f"{results['warmup_s']:g} s warm-up + {results['window_s']:g} s window per point; load "
+        f"average {before[0]:.2f} before, {after[0]:.2f} after"
+    )
+    print(
+        f"Fargate {prices['architecture']} prices ({prices['file']}): vCPU-hour "
+        f"{prices['vcpu_hour']}, GB-hour {prices['gb_hour']} USD\n"
+    )
+    print(markdown_table(points) if markdown else table(points))
+    print(
+        "\nsrv CPU: cores the container used; ms/req: its CPU ms per request; pg CPU: cores "
+        "PostgreSQL used; client: this load generator, % of one core (near 100 % = "
+        "client-bound); host: all cores busy\n"
+    )
+    top = max(p["clients"] for p in points)
+    print(choice_text(points, results["p95_goal_ms"], top))
+
+
+def markdown_table(points: list[dict]) -> str:
+    lines = [
+        "| CPU / MiB | workers | clients | req/s | p50 ms | p95 ms | p99 ms | errors | peak MiB "
+        "(% of task) | OOM kills | server CPU (cores) | server CPU ms/request | PostgreSQL CPU "
+        "(cores) | client CPU (% of a core) | host busy | USD/hour | USD per 1M requests |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for p in points:
+        if not p["requests"]:
+            lines.append(
+                f"| {p['cpu']} / {p['memory']} | {p['workers']} | {p['clients']} | "
+                f"{p.get('note', 'no request served')} |" + " |" * 13
+            )
+            continue
+        lines.append(
+            f"| {p['cpu']} / {p['memory']} | {p['workers']} | {p['clients']} | "
+            f"{p['req_per_s']:.1f} | {p['p50_ms']:.0f} | {p['p95_ms']:.0f} | {p['p99_ms']:.0f} | "
+            f"{p['errors']} | {p['peak_mib']:.0f} ({p['peak_mib'] / p['memory']:.0%}) | "
+            f"{p['oom_kills']} | {p['server_cpu_cores']:.2f} | "
+            f"{p['server_cpu_ms_per_request']:.0f} | {p['postgres_cpu_cores']:.2f} | "
+            f"{p['client_cpu_pct']:.0f} % | {p['host_cpu_pct']:.0f} % | {p['hourly_usd']:.4f} | "
+            f"{p['cost_per_million']:.3f} |"
+        )
+    return "\n".join(lines)
+
+
 def plot(results: dict, png: Path) -> None:
     """p95 and throughput by clients per configuration, and cost per million at 16 clients."""
     import matplotlib
@@ -642,11 +694,20 @@ def main(argv: list[str] | None = None) -> int:
         metavar="RESULTS_JSON",
         help="only draw the chart of a results.json (run with .venv-mlflow)",
     )
+    parser.add_argument(
+        "--report",
+        type=Path,
+        metavar="RESULTS_JSON",
+        help="only print the table (Markdown) and the choice of a results.json",
+    )
     args = parser.parse_args(argv)
 
     if args.plot:
         plot(json.loads(args.plot.read_text()), args.png)
         print(f"chart: {args.png}")
+        return 0
+    if args.report:
+        report(json.loads(args.report.read_text()), markdown=True)
         return 0
 
     sys.path.insert(0, str(ROOT / "tools"))
@@ -745,22 +806,8 @@ def main(argv: list[str] | None = None) -> int:
         "points": points,
         "choice": choose(points, args.p95_goal, top)["choice"],
     }
-    print(
-        f"\n{started}, {machine()}, image {image} (MLflow {mlflow_version}), PostgreSQL "
-        f"{pg_version}; {args.warmup:g} s warm-up + {args.window:g} s window per point; "
-        f"load average {load_before[0]:.2f} before, {load_after[0]:.2f} after"
-    )
-    print(
-        f"Fargate {ARCHITECTURE} prices ({PRICES.relative_to(ROOT)}): vCPU-hour "
-        f"{prices['vcpu_hour']}, GB-hour {prices['gb_hour']} USD\n"
-    )
-    print(table(points))
-    print(
-        "\nsrv CPU: cores the container used; ms/req: its CPU ms per request; pg CPU: cores "
-        "PostgreSQL used; client: this load generator, % of one core (near 100 % = "
-        "client-bound); host: all cores busy\n"
-    )
-    print(choice_text(points, args.p95_goal, top))
+    print()
+    report(results)
     if args.output_dir:
         (args.output_dir / "results.json").write_text(json.dumps(results, indent=2))
     if args.json:
