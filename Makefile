@@ -15,7 +15,7 @@ ENDPOINT_VARS := $(if $(filter local,$(ENV)),-e aws_endpoint_url=$(EMULATOR_URL)
 MITOGEN ?=
 STRATEGY_ENV = $(if $(filter 1,$(MITOGEN)),ANSIBLE_STRATEGY=mitogen_linear ANSIBLE_STRATEGY_PLUGINS=$$($(BIN)/python -c 'import ansible_mitogen, os; print(os.path.join(os.path.dirname(ansible_mitogen.__file__), "plugins", "strategy"))'))
 
-.PHONY: test-arm64 demo setup mlflow-venv deploy destroy run-local admin-password emulator stop lint test unit bench bench-image bench-deploy clean ansible-test molecule cost
+.PHONY: test-arm64 demo setup mlflow-venv deploy destroy run-local admin-password emulator stop lint test unit bench bench-image bench-task-size bench-deploy clean ansible-test molecule cost
 
 demo: setup emulator deploy run-local
 
@@ -91,6 +91,14 @@ bench: setup
 bench-image: setup
 	tools/test-deps.sh
 	$(BIN)/python tests/benchmarks/bench_image.py
+
+# The server's throughput, latency and cost per request by Fargate task size (256/512, 512/1024,
+# 1024/2048) and 1 or 2 workers, against PostgreSQL, at 1, 4 and 16 clients; prints the table and
+# the choice, draws docs/task-size.png (docs/task-size.md). About 17 min; needs root like
+# bench-image. BENCH_TASK_SIZE_ARGS, e.g. "--sizes 256/512 --workers 1 --window 10".
+bench-task-size: setup
+	tools/test-deps.sh
+	$(BIN)/python tests/benchmarks/bench_task_size.py $(BENCH_TASK_SIZE_ARGS)
 
 # Deploy overhead on the emulator (local inventory): full deploy, no-op re-deploy, --check --diff
 # and destroy, Ansible's default strategy next to mitogen; median wall and CPU time, tasks, AWS

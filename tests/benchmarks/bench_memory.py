@@ -134,36 +134,82 @@ class Api:
             return json.loads(resp.read() or b"{}")
 
 
-def client(api: Api, index: int, args, latencies: list, errors: list, deadline: float) -> None:
-    try:
-        exp = api.call(
-            "/api/2.0/mlflow/experiments/create", {"name": f"bench-{index}-{time.time_ns()}"}
-        )["experiment_id"]
-        for run_index in range(args.runs):
-            run_id = api.call(
-                "/api/2.0/mlflow/runs/create",
-                {"experiment_id": exp, "start_time": int(time.time() * 1000)},
-            )["run"]["info"]["run_id"]
-            for step in range(args.batches):
-                if time.monotonic() > deadline:
-                    return
-                now = int(time.time() * 1000)
-                metrics = [
-                    {"key": f"m{k}", "value": k * 0.1 + step, "timestamp": now, "step": step}
-                    for k in range(args.metrics)
-                ]
-                params = [{"key": f"p{step}", "value": str(run_index)}] if step < 5 else []
-                start = time.monotonic()
-                api.call(
-                    "/api/2.0/mlflow/runs/log-batch",
-                    {"run_id": run_id, "metrics": metrics, "params": params},
-                )
-                latencies.append(time.monotonic() - start)
-            api.call(
-                "/api/2.0/mlflow/runs/update",
-                {"run_id": run_id, "status": "FINISHED", "end_time": int(time.time() * 1000)},
+def write_mix(
+    api: Api,
+    index: int,
+    *,
+    runs: int,
+    batches: int,
+    metrics: int,
+    deadline: float,
+    record=None,
+    search: bool = False,
+) -> None:
+    """One client's requests through the REST API, until `runs` runs are done or `deadline`.
+
+    Creates an experiment, then for each run: runs/create, `batches` runs/log-batch calls of
+    `metrics` metrics (plus one param in each of the first five), runs/update (FINISHED),
+    runs/get, and with `search` a runs/search of the experiment (10 newest). `record(kind,
+    start, end)` gets every request's monotonic start and end (kind: the path after
+    /api/2.0/mlflow/). An error (HTTP or connection) propagates to the caller.
+    bench_task_size.py uses it too.
+    """
+
+    def call(kind: str, payload: dict | None = None, query: str = "") -> dict:
+        start = time.monotonic()
+        answer = api.call(f"/api/2.0/mlflow/{kind}{query}", payload)
+        if record is not None:
+            record(kind, start, time.monotonic())
+        return answer
+
+    exp = call("experiments/create", {"name": f"bench-{index}-{time.time_ns()}"})["experiment_id"]
+    for run_index in range(runs):
+        run_id = call("runs/create", {"experiment_id": exp, "start_time": int(time.time() * 1000)})[
+            "run"
+        ]["info"]["run_id"]
+        for step in range(batches):
+            if time.monotonic() > deadline:
+                return
+            now = int(time.time() * 1000)
+            batch = [
+                {"key": f"m{k}", "value": k * 0.1 + step, "timestamp": now, "step": step}
+                for k in range(metrics)
+            ]
+            params = [{"key": f"p{step}", "value": str(run_index)}] if step < 5 else []
+            call("runs/log-batch", {"run_id": run_id, "metrics": batch, "params": params})
+        call(
+            "runs/update",
+            {"run_id": run_id, "status": "FINISHED", "end_time": int(time.time() * 1000)},
+        )
+        call("runs/get", query=f"?run_id={run_id}")
+        if search:
+            call(
+                "runs/search",
+                {
+                    "experiment_ids": [exp],
+                    "max_results": 10,
+                    "order_by": ["attributes.start_time DESC"],
+                },
             )
-            api.call(f"/api/2.0/mlflow/runs/get?run_id={run_id}")
+
+
+def client(api: Api, index: int, args, latencies: list, errors: list, deadline: float) -> None:
+    """bench_memory's client: the write mix, timing only the log-batch calls."""
+
+    def record(kind: str, start: float, end: float) -> None:
+        if kind == "runs/log-batch":
+            latencies.append(end - start)
+
+    try:
+        write_mix(
+            api,
+            index,
+            runs=args.runs,
+            batches=args.batches,
+            metrics=args.metrics,
+            deadline=deadline,
+            record=record,
+        )
     except (urllib.error.URLError, OSError, KeyError) as err:
         errors.append(repr(err))
 
