@@ -3,7 +3,7 @@
 
     python tests/benchmarks/bench_task_size.py [--sizes 256/512,512/1024,1024/2048]
         [--workers 1,2] [--clients 1,4,16] [--warmup 10] [--window 30]
-        [--json] [--output-dir DIR] [--png docs/task-size.png | --no-plot]
+        [--json] [--output-dir DIR] [--png PATH | --no-plot]
     python tests/benchmarks/bench_task_size.py --report DIR/results.json   (Markdown table)
     make bench-task-size                  (BENCH_TASK_SIZE_ARGS="--window 10 ...")
     .venv-mlflow/bin/python tests/benchmarks/bench_task_size.py --plot DIR/results.json
@@ -52,9 +52,10 @@ plugins/filter/monthly_cost.py counts it); cost per million requests = hourly pr
 point has p95 <= --p95-goal (500 ms), no error, no OOM kill, the lowest cost per million
 requests at 16 clients; if none qualifies, it says so and prints the closest (lowest p95).
 
-The chart (--png, default docs/task-size.png) is drawn with matplotlib from .venv-mlflow (the
-MLflow server's virtualenv, which has it; .venv does not): this script re-runs itself there with
---plot on the results JSON, so .venv needs no new dependency.
+The chart (--png; docs/task-size.png by default only for the whole matrix) is drawn with
+matplotlib from .venv-mlflow (the MLflow server's virtualenv, which has it; .venv does not):
+this script re-runs itself there with --plot on the results JSON, so .venv needs no new
+dependency.
 """
 
 from __future__ import annotations
@@ -686,7 +687,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--p95-goal", type=float, default=500, help="ms (500)")
     parser.add_argument("--json", action="store_true", help="print the measures as JSON too")
     parser.add_argument("--output-dir", type=Path, help="keep raw results (requests, logs) here")
-    parser.add_argument("--png", type=Path, default=DEFAULT_PNG, help="chart (%(default)s)")
+    parser.add_argument(
+        "--png",
+        type=Path,
+        help="chart (default: docs/task-size.png for the whole matrix with the default window, "
+        "else task-size.png in --output-dir, else none: a partial run never replaces the "
+        "published chart)",
+    )
     parser.add_argument("--no-plot", action="store_true", help="no chart")
     parser.add_argument(
         "--plot",
@@ -703,12 +710,30 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.plot:
+        args.png = args.png or DEFAULT_PNG
         plot(json.loads(args.plot.read_text()), args.png)
         print(f"chart: {args.png}")
         return 0
     if args.report:
         report(json.loads(args.report.read_text()), markdown=True)
         return 0
+
+    if args.png is None and not args.no_plot:
+        whole = all(
+            getattr(args, name) == parser.get_default(name)
+            for name in ("sizes", "workers", "clients", "warmup", "window")
+        )
+        if whole:
+            args.png = DEFAULT_PNG
+        elif args.output_dir:
+            args.png = args.output_dir / "task-size.png"
+        else:
+            args.no_plot = True
+    if not args.no_plot and not MLFLOW_PYTHON.exists():
+        parser.error(
+            f"the chart is drawn with {MLFLOW_PYTHON} (matplotlib), which does not exist: "
+            "run `make mlflow-venv` (or set MLFLOW_VENV), or pass --no-plot"
+        )
 
     sys.path.insert(0, str(ROOT / "tools"))
     sys.path.insert(0, str(ROOT / "tests" / "integration"))

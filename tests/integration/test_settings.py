@@ -12,12 +12,14 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import emulator as emulator_tool
 import pytest
 import yaml
-from conftest import ROOT, run_playbook, start_emulator
+from conftest import ROOT, ansible_env, run_playbook, start_emulator
 
 pytestmark = pytest.mark.integration
 
@@ -639,6 +641,26 @@ def test_login_over_plain_http_opted_in_deploys_with_a_warning(emulator_factory)
     text = " ".join(result.stdout.split())
     assert "WARNING: load_balancer_allow_auth_over_http=true in staging" in text, result.tail()
     assert "so every request carries a user's" in text
+
+
+def test_checks_of_one_play_do_not_spare_a_later_play_its_own():
+    """The roles skip what deploy.yml's mlflow role checked only within that play."""
+    proc = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "ansible-playbook"),
+            str(ROOT / "tests" / "integration" / "playbooks" / "checks_per_play.yml"),
+            "-i",
+            "localhost,",
+        ],
+        cwd=ROOT,
+        env=ansible_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode != 0, proc.stdout[-3000:]
+    assert "It is allowed only in local, dev" in proc.stdout, proc.stdout[-3000:]
+    assert "Ensure the artifacts bucket" not in proc.stdout, proc.stdout[-3000:]
 
 
 def test_destroy_refuses_a_role_state_too(emu, tmp_path):
