@@ -52,8 +52,10 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def session_pids(sid: int) -> list[int]:
-    pids = []
+def proc_stats():
+    """(pid, fields of /proc/<pid>/stat after the command name) of each process still there:
+    fields[0] is the state, [1] the parent pid, [3] the session id, [11:15] utime stime cutime
+    cstime in clock ticks (proc(5))."""
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -61,9 +63,11 @@ def session_pids(sid: int) -> list[int]:
             fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if int(fields[3]) == sid and fields[0] != "Z":
-            pids.append(int(entry.name))
-    return pids
+        yield int(entry.name), fields
+
+
+def session_pids(sid: int) -> list[int]:
+    return [pid for pid, fields in proc_stats() if int(fields[3]) == sid and fields[0] != "Z"]
 
 
 def tree_pss_kib(sid: int) -> tuple[int, int]:

@@ -176,20 +176,16 @@ def host_cpu_ticks() -> tuple[int, int]:
 def postgres_cpu_seconds(server) -> float:
     """CPU time of the PostgreSQL server so far: the postmaster with the backends it reaped,
     and its live children (the backends and background processes)."""
+    import bench_memory
+
     tick = os.sysconf("SC_CLK_TCK")
     try:
         postmaster = int((server.datadir / "postmaster.pid").read_text().split()[0])
     except (OSError, ValueError, IndexError):
         return float("nan")
     total = 0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        pid, ppid = int(entry.name), int(fields[1])
+    for pid, fields in bench_memory.proc_stats():
+        ppid = int(fields[1])
         if pid == postmaster:
             total += sum(int(v) for v in fields[11:15])  # utime stime cutime cstime
         elif ppid == postmaster:
