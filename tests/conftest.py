@@ -169,12 +169,15 @@ def run_playbook(
     verbose: int = 0,
     env: dict | None = None,
 ) -> PlaybookResult:
-    """Run playbooks/<playbook>.yml with inventories/<inventory> against the emulator."""
+    """Run playbooks/<playbook>.yml with inventories/<inventory> against the emulator.
+
+    An inventory with a comma is a host list, passed as it is (e.g. "localhost,").
+    """
     cmd = [
         str(Path(sys.executable).parent / "ansible-playbook"),
         str(ROOT / "playbooks" / f"{playbook}.yml"),
         "-i",
-        str(ROOT / "inventories" / inventory),
+        inventory if "," in inventory else str(ROOT / "inventories" / inventory),
     ]
     all_vars = dict(extra_vars or {})
     if emulator is not None:

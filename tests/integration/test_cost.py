@@ -128,3 +128,17 @@ def test_usage_assumptions_that_are_not_numbers_of_0_or_more_are_refused(tmp_pat
     assert "cost_tasks is 'abc'; allowed: a number of 0 or more" in text, result.tail()
     assert "cost_s3_gb is '-5000'; allowed: a number of 0 or more" in text
     assert not TOTAL.search(result.stdout)
+
+
+def test_a_run_without_an_environments_inventory_names_what_it_lacks():
+    """-i localhost, (or no inventory): a message naming the variables and -i, as deploy.yml's,
+    instead of a templating error."""
+    result = run_playbook("cost", inventory="localhost,")
+    assert result.rc != 0
+    text = " ".join(result.stdout.split())
+    assert "mlflow_env and aws_region not set: this run has no environment's inventory" in text, (
+        result.tail()
+    )
+    assert "Run the playbook with one, e.g. -i inventories/production" in text
+    assert "is undefined" not in result.stdout + result.stderr
+    assert not TOTAL.search(result.stdout)

@@ -663,6 +663,21 @@ def test_checks_of_one_play_do_not_spare_a_later_play_its_own():
     assert "Ensure the artifacts bucket" not in proc.stdout, proc.stdout[-3000:]
 
 
+@pytest.mark.parametrize("playbook", ["deploy", "destroy"])
+def test_a_run_without_an_environments_inventory_stops_first_naming_what_it_lacks(playbook):
+    """-i localhost, (or no inventory): stopped by its first task, before any AWS call (no
+    emulator here) and before the lock, with the variables to set and how (cost.yml too)."""
+    result = run_playbook(playbook, inventory="localhost,", extra_vars={"mlflow_env": "dev"})
+    assert result.rc != 0
+    text = " ".join(result.stdout.split())
+    assert "aws_region not set: this run has no environment's inventory" in text, result.tail()
+    assert "Run the playbook with one, e.g. -i inventories/production" in text
+    # Its only task: not the arg spec, not the lock release of the block's `always:`.
+    assert result.recap == {"ok": 0, "changed": 0, "unreachable": 0, "failed": 1, "skipped": 0}, (
+        result.tail()
+    )
+
+
 def test_destroy_refuses_a_role_state_too(emu, tmp_path):
     inventory = make_inventory(tmp_path, "destroy", {"ecs_state": "present"})
     result = run_playbook("destroy", inventory=str(inventory), emulator=emu)
