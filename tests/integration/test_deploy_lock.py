@@ -261,13 +261,16 @@ def test_a_held_lock_refuses_at_once_naming_its_holder(emu, tmp_path):
     assert refused.rc != 0, refused.tail()
     message = " ".join(refused.stdout.split())
     for expected in (
-        "Gave up waiting for the deploy lock of local",
+        # A timeout of 0 is one try, said as such (not "Waiting ... (1 s of 0 s)").
+        "Not waiting (one try, timeout 0 s) for the deploy lock of local",
+        "Did not wait (timeout 0 s) for the deploy lock of local",
         "held by deploy.yml by bob@ci-7 (lock id 0123456789abcdef)",
         f"since {iso(now - 60)}, lease ends {iso(now + 3600)}",
         "-e mlflow_deploy_lock_break=0123456789abcdef",
         "Nothing was changed.",
     ):
         assert expected in message, (expected, refused.tail())
+    assert " s of 0 s)" not in message and "after 0 s" not in message, refused.tail()
     assert refused_writes == []
     assert check.rc == 0, check.tail()
     assert "The deploy lock of local is held: held by deploy.yml by bob@ci-7" in " ".join(
@@ -315,8 +318,9 @@ def test_destroy_breaks_a_dead_runs_lock_when_told_and_releases_its_own(emu, tmp
         mlflow_deploy_lock_wait_timeout=0,
     )
     assert result.rc == 0, result.tail(8000)
-    assert "taken by this run" in result.stdout
     text = " ".join(result.stdout.split())
+    assert "Done (one try, timeout 0 s) for the deploy lock of local" in text, result.tail()
+    assert "taken by this run" in text
     assert "(lock id 00000000deadbeef" in text, result.tail()
     assert "broken with mlflow_deploy_lock_break before its lease ended" in text
     assert lock_item(emu) is None
