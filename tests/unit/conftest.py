@@ -41,3 +41,22 @@ def stubbed():
     for stubber in stubbers:
         stubber.assert_no_pending_responses()
         stubber.deactivate()
+
+
+class FakeClock:
+    """A monotonic clock that moves only when slept on: call it for the time, pass its sleep."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
+
+
+@pytest.fixture
+def fake_clock() -> FakeClock:
+    """A FakeClock at 0 s, for waits that take `clock=` and `sleep=` (no real sleeping)."""
+    return FakeClock()

@@ -95,23 +95,11 @@ def test_release_deletes_only_under_its_own_lock_id(stubbed):
     assert (result["released"], result["changed"]) == (True, True)
 
 
-class FakeClock:
-    def __init__(self):
-        self.now = 0.0
-
-    def __call__(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.now += seconds
-
-
-def test_table_wait_is_bounded_and_names_the_table(stubbed):
+def test_table_wait_is_bounded_and_names_the_table(stubbed, fake_clock):
     client, stubber = stubbed("dynamodb")
     for _attempt in range(3):
         stubber.add_response(
             "describe_table", {"Table": {"TableStatus": "CREATING"}}, {"TableName": TABLE}
         )
-    clock = FakeClock()
     with pytest.raises(DeployLockError, match=f"DynamoDB table {TABLE} was not ACTIVE after 4 s"):
-        wait_for_table(client, TABLE, 4, sleep=clock.sleep, clock=clock)
+        wait_for_table(client, TABLE, 4, sleep=fake_clock.sleep, clock=fake_clock)
