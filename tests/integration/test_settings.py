@@ -736,3 +736,46 @@ def test_outputs_land_next_to_the_inventory_and_nowhere_in_the_collection(emu, d
         == "local"
     )
     assert written_in_checkout(deployed["checkout_before"]) == []
+
+
+def test_outputs_file_defaults_to_the_inventory_dir_else_the_current_dir(tmp_path):
+    """mlflow_outputs_file as deploy.yml's own tasks read it, after the mlflow role: in the
+    inventory's .outputs/, or ./outputs/ with a host list (no inventory directory: "None" in
+    ansible-core 2.19). And a deploy warns about an earlier version's outputs/ next to the
+    inventory (its first AWS call then fails: a closed port). No deploy: about 6 s."""
+    inventory = make_inventory(tmp_path, "inv", {})
+    (inventory / "outputs").mkdir()
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+
+    def show(*args: str) -> str:
+        proc = subprocess.run(
+            [
+                str(Path(sys.executable).parent / "ansible-playbook"),
+                str(ROOT / "tests" / "integration" / "playbooks" / "outputs_file.yml"),
+                *args,
+            ],
+            cwd=workdir,
+            env=ansible_env({"PWD": str(workdir)}),
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+        return re.search(r"outputs file: (\S+)\"", proc.stdout).group(1)
+
+    assert show("-i", str(inventory)) == f"{inventory}/.outputs/local.json"
+    assert show("-i", "localhost,", "-e", "mlflow_env=dev aws_region=us-east-1") == (
+        f"{workdir}/outputs/dev.json"
+    )
+    result = run_playbook(
+        "deploy",
+        inventory=str(inventory),
+        extra_vars={"aws_endpoint_url": "http://127.0.0.1:9", "mlflow_aws_max_attempts": 1},
+    )
+    assert result.rc != 0
+    text = " ".join(result.stdout.split())
+    assert f"{inventory}/outputs/ holds outputs of an earlier version of this collection" in text, (
+        result.tail()
+    )
+    assert f"Outputs now go to {inventory}/.outputs/local.json; move or delete" in text
