@@ -13,7 +13,8 @@ EMULATOR_URL := http://127.0.0.1:$(EMULATOR_PORT)
 ENDPOINT_VARS := $(if $(filter local,$(ENV)),-e aws_endpoint_url=$(EMULATOR_URL))
 # MITOGEN=1 runs the playbooks with mitogen's linear strategy (README, "Faster runs with mitogen").
 MITOGEN ?=
-STRATEGY_ENV = $(if $(filter 1,$(MITOGEN)),ANSIBLE_STRATEGY=mitogen_linear ANSIBLE_STRATEGY_PLUGINS=$$($(BIN)/python -c 'import ansible_mitogen, os; print(os.path.join(os.path.dirname(ansible_mitogen.__file__), "plugins", "strategy"))'))
+# The plugins' directory comes from tools/mitogen_strategy.py (as for the tests and bench-deploy).
+STRATEGY_ENV = $(if $(filter 1,$(MITOGEN)),ANSIBLE_STRATEGY=mitogen_linear ANSIBLE_STRATEGY_PLUGINS=$$($(BIN)/python tools/mitogen_strategy.py))
 
 .PHONY: test-arm64 demo setup mlflow-venv deploy destroy run-local admin-password emulator stop lint test unit bench bench-image bench-task-size bench-deploy clean ansible-test molecule cost
 

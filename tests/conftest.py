@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
 
 import emulator as emulator_tool  # noqa: E402
+from mitogen_strategy import strategy_env  # noqa: E402
 
 # The Docker fixtures (engine, stand-in base image, local registry, the MLflow image) live in
 # tests/integration/docker_helpers.py and are registered here, once. No other conftest.py may
@@ -130,16 +131,6 @@ def _module_ansible_strategy(request):
     _strategy["name"] = getattr(request.module, "ANSIBLE_STRATEGY", DEFAULT_TEST_STRATEGY)
     yield
     _strategy["name"] = DEFAULT_TEST_STRATEGY
-
-
-def strategy_env(name: str) -> dict:
-    """The environment that makes ansible-playbook use strategy `name`."""
-    if name == "linear":
-        return {"ANSIBLE_STRATEGY": "linear"}
-    import ansible_mitogen
-
-    plugins = Path(ansible_mitogen.__file__).parent / "plugins" / "strategy"
-    return {"ANSIBLE_STRATEGY": name, "ANSIBLE_STRATEGY_PLUGINS": str(plugins)}
 
 
 def ansible_env(extra: dict | None = None) -> dict:

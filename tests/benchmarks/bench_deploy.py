@@ -35,8 +35,8 @@ and 1-3 min; the defaults scale them down about six times. It prints the first d
 next to the longest single wait, the lower bound of any order of the deploy's steps.
 
 Strategies: `default` is Ansible's own (linear); `mitogen` is mitogen_linear from PyPI
-`mitogen` (ANSIBLE_STRATEGY=mitogen_linear, ANSIBLE_STRATEGY_PLUGINS=<ansible_mitogen>/plugins/
-strategy).
+`mitogen` (ANSIBLE_STRATEGY=mitogen_linear, ANSIBLE_STRATEGY_PLUGINS= the directory
+tools/mitogen_strategy.py prints, as for `make deploy MITOGEN=1` and the tests).
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ sys.path.insert(0, str(ROOT / "tools"))
 
 import emulator as emulator_tool  # noqa: E402
 from conftest import run_playbook, start_emulator  # noqa: E402
-from conftest import strategy_env as conftest_strategy_env  # noqa: E402
+from mitogen_strategy import strategy_env as ansible_strategy_env  # noqa: E402
 from recording_proxy import RecordingProxy  # noqa: E402
 
 # phase -> (playbook, check and diff)
@@ -82,13 +82,13 @@ REFERENCE_TASKS = 10
 
 
 def strategy_env(name: str) -> dict[str, str]:
-    """The environment of one strategy, from tests/conftest.py (whose own default for playbook
-    runs is mitogen's, so "default" must name Ansible's linear strategy explicitly)."""
+    """The environment of one strategy, from tools/mitogen_strategy.py ("default" names Ansible's
+    linear strategy explicitly: tests/conftest.py's own default for playbook runs is mitogen's)."""
     if name == "default":
-        return conftest_strategy_env("linear")
+        return ansible_strategy_env("linear")
     if name == "mitogen":
         try:
-            return conftest_strategy_env("mitogen_linear")
+            return ansible_strategy_env("mitogen_linear")
         except ImportError as err:
             raise SystemExit(f"strategy mitogen: {err}; pip install mitogen==0.3.54") from err
     raise ValueError(f"unknown strategy {name!r} (default, mitogen)")

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -101,6 +102,22 @@ def test_dry_run_every_emulator_target_names_the_port():
     assert proc.returncode == 0, tail(proc)
     assert "aws_endpoint_url" not in proc.stdout
     assert "inventories/production" in proc.stdout
+    # Ansible's own strategy by default; MITOGEN=1 selects mitogen's, from the plugins directory
+    # tools/mitogen_strategy.py names (the one the tests and bench-deploy use).
+    assert "ANSIBLE_STRATEGY" not in proc.stdout
+    proc = make("-n", "deploy", "destroy", "MITOGEN=1", port=port)
+    assert proc.returncode == 0, tail(proc)
+    found = re.findall(
+        r"^ANSIBLE_STRATEGY=mitogen_linear ANSIBLE_STRATEGY_PLUGINS=\$\((.+)\)"
+        r" \S+/ansible-playbook ",
+        proc.stdout,
+        re.M,
+    )
+    assert len(found) == 2, proc.stdout
+    plugins = subprocess.run(
+        found[0], shell=True, cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert (Path(plugins) / "mitogen_linear.py").is_file(), plugins
 
 
 def test_make_deploy_lands_in_the_emulator_on_emulator_port(emu):
