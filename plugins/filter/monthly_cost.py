@@ -17,6 +17,8 @@ description:
     with a prices file such as C(roles/cost/files/prices-us-east-1.yml).
   - Pure arithmetic, no AWS call. The role C(mlops.mlflow_ecs.cost) builds the settings from the
     deploy's own role defaults and the inventory.
+  - Fails naming, by their paths in the file (for example C(alb.hour)), every price these
+    settings need that the prices file lacks or that is not a number of 0 or more.
 options:
   _input:
     description: The deployment's settings (see C(roles/cost/vars/main.yml), C(cost_settings)).
@@ -43,6 +45,64 @@ _value:
 """
 
 
+def _needed_prices(s):
+    """The paths of the prices file the estimate of these settings reads."""
+    arch = s["cpu_architecture"]
+    paths = [
+        ("fargate", arch, "vcpu_hour"),
+        ("fargate", arch, "gb_hour"),
+        ("fargate", "ephemeral_storage_gb_hour"),
+        ("fargate", "ephemeral_storage_free_gb"),
+        ("alb", "hour"),
+        ("alb", "lcu_hour"),
+        ("public_ipv4", "hour"),
+        ("s3", "standard_gb_month"),
+        ("ecr", "storage_gb_month"),
+        ("cloudwatch_logs", "ingestion_gb"),
+        ("cloudwatch_logs", "storage_gb_month"),
+        ("secrets_manager", "secret_month"),
+        ("data_transfer_out", "free_gb_month"),
+        ("data_transfer_out", "gb"),
+        ("old_stack", "monthly_usd"),
+        ("old_stack", "public_ipv4_addresses"),
+    ]
+    if s["capacity_provider"] == "FARGATE_SPOT":
+        paths.append(("fargate", "spot_discount"))
+    if s["storage_backend"] == "postgres":
+        paths += [("rds_postgresql", "gp3_gb_month"), ("rds_postgresql", "backup_gb_month")]
+    elif s["storage_backend"] == "efs":
+        paths.append(("efs", "standard_gb_month"))
+    if int(s["kms_keys"]):
+        paths.append(("kms", "key_month"))
+    if int(s["hosted_zones"]):
+        paths.append(("route53", "hosted_zone_month"))
+    return paths
+
+
+def _check_prices(s, prices):
+    """Name every price the estimate needs that the file lacks or that is no number >= 0."""
+    problems = []
+    for key in ("prices_as_of", "region"):
+        if not isinstance(prices, dict) or not prices.get(key):
+            problems.append(f"{key} (missing)")
+    for path in _needed_prices(s):
+        value = prices
+        for key in path:
+            value = value.get(key) if isinstance(value, dict) else None
+        name = ".".join(path)
+        if value is None:
+            problems.append(f"{name} (missing)")
+        elif isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            problems.append(f"{name} ({value!r}, not a number of 0 or more)")
+        elif path[-1] == "spot_discount" and value >= 1:
+            problems.append(f"{name} ({value!r}, not a fraction below 1)")
+    if problems:
+        raise AnsibleFilterError(
+            "the prices file (cost_prices_file) lacks or holds no valid price for: "
+            + "; ".join(problems)
+        )
+
+
 def _row(component, detail, usd):
     return {"component": component, "detail": detail, "monthly_usd": round(usd, 4)}
 
@@ -55,9 +115,10 @@ def monthly_cost(settings, prices):
 
     # Fargate: tasks x the hours they run x (vCPU, GB), by architecture, Spot at its discount.
     arch = s["cpu_architecture"]
-    fargate = prices["fargate"]
-    if arch not in fargate:
+    if arch not in (prices.get("fargate") or {}):
         raise AnsibleFilterError(f"no Fargate price for CPU architecture {arch}")
+    _check_prices(s, prices)
+    fargate = prices["fargate"]
     task_hours = float(s["tasks"]) * hours * float(s["running_hours_per_week"]) / 168.0
     vcpu = int(s["task_cpu"]) / 1024.0
     gb = int(s["task_memory"]) / 1024.0

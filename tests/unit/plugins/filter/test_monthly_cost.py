@@ -109,3 +109,25 @@ def test_the_table_ends_with_the_total_and_the_old_stack():
     assert lines[-3].startswith("TOTAL") and lines[-3].endswith(f"{est['total_usd']:.2f}")
     assert lines[-2].endswith("31.00")
     assert lines[-1].endswith("41.95")  # 31 + 3 public IPv4 x 730 h x 0.005
+
+
+def test_every_missing_or_non_numeric_price_is_named_at_once():
+    """A prices file edited by hand: each key the estimate needs and lacks (or holds no number
+    of 0 or more in) is named by its path, not a bare KeyError or TypeError."""
+    import copy
+
+    broken = copy.deepcopy(PRICES)
+    del broken["alb"]["hour"]
+    broken["fargate"]["X86_64"]["vcpu_hour"] = "0.04x"
+    broken["s3"]["standard_gb_month"] = -1
+    del broken["fargate"]["spot_discount"]
+    with pytest.raises(AnsibleFilterError) as error:
+        monthly_cost(settings(capacity_provider="FARGATE_SPOT"), broken)
+    message = str(error.value)
+    assert "cost_prices_file" in message
+    assert "alb.hour (missing)" in message
+    assert "fargate.X86_64.vcpu_hour ('0.04x'" in message
+    assert "s3.standard_gb_month (-1" in message
+    assert "fargate.spot_discount (missing)" in message
+    # A price the settings do not use may be left out (no Spot: no discount needed).
+    monthly_cost(settings(), {**PRICES, "fargate": {**PRICES["fargate"], "spot_discount": None}})
