@@ -141,4 +141,23 @@ def test_a_run_without_an_environments_inventory_names_what_it_lacks():
     )
     assert "Run the playbook with one, e.g. -i inventories/production" in text
     assert "is undefined" not in result.stdout + result.stderr
+
+
+def test_settings_a_deploy_refuses_by_their_argument_spec_are_refused_here_too(tmp_path):
+    """A misspelt key of ecs_scheduled_scaling, or a choice in the wrong case, fails a deploy's
+    argument spec check: the estimate refuses them by name instead of pricing something else."""
+    inventory = inventory_with(
+        tmp_path,
+        "bad",
+        "dev",
+        {
+            "ecs_scheduled_scaling": {"enabled": True, "stop_hours": 18},
+            "ecs_cpu_architecture": "arm64",
+        },
+    )
+    result = run_playbook("cost", inventory=str(inventory))
+    assert result.rc != 0
+    text = " ".join(result.stdout.split())
+    assert "stop_hours" in text and "ecs_scheduled_scaling" in text, result.tail()
+    assert "ecs_cpu_architecture" in text and "arm64" in text, result.tail()
     assert not TOTAL.search(result.stdout)
