@@ -7,7 +7,8 @@ Started by tools/emulator.py; each patch makes moto closer to AWS, never more le
 - a gp3 RDS instance reports its baseline throughput (125 MiB/s) and IOPS (3000) when none was
   asked, as DescribeDBInstances does on AWS (amazon.aws.rds_instance reads both);
 - an ECS service created with a capacity provider strategy keeps it and reports it, with no
-  launch type, as DescribeServices does on AWS (moto drops it and reports launch type EC2).
+  launch type, as DescribeServices does on AWS (moto drops it and reports launch type EC2); one
+  updated to a strategy reports no launch type either (moto keeps reporting both).
 """
 
 import sys
@@ -34,6 +35,7 @@ _load_balancer_init = models.FakeLoadBalancer.__init__
 _action_init = models.FakeAction.__init__
 _db_instance_init = rds_models.DBInstance.__init__
 _ecs_create_service = ecs_responses.EC2ContainerServiceResponse.create_service
+_ecs_update_service = ecs_responses.EC2ContainerServiceResponse.update_service
 
 
 def load_balancer_init(self, *args, **kwargs):
@@ -78,10 +80,21 @@ def ecs_create_service(self):
     return result
 
 
+def ecs_update_service(self):
+    result = _ecs_update_service(self)
+    if self._get_param("capacityProviderStrategy"):
+        [service] = self.ecs_backend.describe_services(
+            self._get_param("cluster", "default"), [self._get_param("service")]
+        )[0]
+        service.launch_type = None
+    return result
+
+
 models.FakeLoadBalancer.__init__ = load_balancer_init
 models.FakeAction.__init__ = action_init
 rds_models.DBInstance.__init__ = db_instance_init
 ecs_responses.EC2ContainerServiceResponse.create_service = ecs_create_service
+ecs_responses.EC2ContainerServiceResponse.update_service = ecs_update_service
 
 if __name__ == "__main__":
     from moto.server import main

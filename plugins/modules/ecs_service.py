@@ -59,6 +59,9 @@ options:
     description:
       - Capacity provider strategy of the service. Mutually exclusive with O(launch_type).
       - When neither is set, the cluster's default strategy applies.
+      - An existing service on a launch type moves to the strategy, and one on a strategy back to
+        O(launch_type) (an empty strategy, as C(UpdateService) takes it), with a new deployment
+        that moves the running tasks (a strategy alone applies only to tasks started later).
     type: list
     elements: dict
     suboptions:
@@ -473,7 +476,6 @@ def current_state(service):
 
 # Properties that DescribeServices may leave out (moto does): compared only when reported.
 _COMPARED_WHEN_REPORTED = (
-    "capacityProviderStrategy",
     "platformVersion",
     "healthCheckGracePeriodSeconds",
     "deploymentConfiguration",
@@ -505,10 +507,23 @@ def plan_update(wanted, current, keep_desired_count=False):
             f" to {wanted['launchType']}; delete the service first"
         )
     update = {}
+    # Back from a capacity provider strategy to the launch type: AWS takes an empty strategy
+    # (UpdateService, capacityProviderStrategy). A strategy of the launch type's own provider
+    # alone (FARGATE for FARGATE) runs the tasks as the launch type does: nothing to change.
+    reported_strategy = current.get("capacityProviderStrategy") or []
+    if wanted.get("launchType") and any(
+        item["capacityProvider"] != wanted["launchType"] for item in reported_strategy
+    ):
+        update["capacityProviderStrategy"] = []
     for key, value in wanted.items():
         if key == "launchType":
             continue
         if key == "desiredCount" and keep_desired_count:
+            continue
+        # A service on a launch type (or back from a strategy) reports none: it moves to the one
+        # requested.
+        if key == "capacityProviderStrategy" and key not in current:
+            update[key] = value
             continue
         if key in _COMPARED_WHEN_REPORTED and key not in current:
             continue
@@ -524,6 +539,10 @@ def plan_update(wanted, current, keep_desired_count=False):
             continue
         if current.get(key) != value:
             update[key] = value
+    # A new strategy applies to the tasks started after it (it "doesn't trigger a new service
+    # deployment"): roll the running tasks onto it.
+    if "capacityProviderStrategy" in update:
+        update["forceNewDeployment"] = True
     return update
 
 

@@ -3,11 +3,10 @@ office hours on the dev inventory; ARM64 (Graviton) where AWS allows it.
 
 One emulator for the module, one deploy with Fargate Spot and the office-hours schedule on,
 read back with boto3 (tools/moto_server.py makes moto keep a service's capacity provider
-strategy, as AWS does), one destroy. ARM64 cannot join that deploy: Fargate Spot runs x86_64
-tasks only, and the deploy refuses both together (the refusal case below). The ARM64 task
+strategy, as AWS does), one deploy with both turned off again, one destroy. The ARM64 task
 definition itself is checked by tests/integration/test_ecs_role.py (runtimePlatform ARM64), its
 price by test_cost.py. One refused run checks every refusal before any change: Spot and the
-schedule in production, Spot with ARM64.
+schedule in production, Spot with ARM64 on a platform version before 1.4.0.
 """
 
 from __future__ import annotations
@@ -113,7 +112,44 @@ def test_schedule_scales_to_zero_out_of_office_hours(emu, deployed):
     # the deploy passing shows the target was registered first, as AWS requires.
 
 
+def test_turning_the_options_off_again_removes_what_they_set(emu, deployed, outputs, tmp_path):
+    """The inventory without the options: the service back on the FARGATE launch type, its
+    tasks rolled onto it, the scheduled actions and the scalable target gone."""
+    [before] = emu.client("ecs").describe_services(cluster=CLUSTER, services=[SERVICE])["services"]
+    result = deploy(emu, inventory_with(tmp_path, ENV, {}), outputs)
+    assert result.rc == 0, result.tail()
+    [service] = emu.client("ecs").describe_services(cluster=CLUSTER, services=[SERVICE])["services"]
+    assert not service.get("capacityProviderStrategy")  # AWS: an empty strategy = launch type
+    assert service["deployments"][0]["id"] != before["deployments"][0]["id"]
+    assert service["desiredCount"] == 1
+    assert scheduled_actions(emu) == {}
+    assert (
+        emu.client("application-autoscaling").describe_scalable_targets(
+            ServiceNamespace="ecs", ResourceIds=[RESOURCE_ID]
+        )["ScalableTargets"]
+        == []
+    )
+
+
 def test_destroy_removes_the_scheduled_actions(emu, deployed):
+    # The options may have been turned off by the test above: the schedule's target and
+    # actions, as a deploy with the schedule on leaves them, put back directly.
+    autoscaling = emu.client("application-autoscaling")
+    target = {
+        "ServiceNamespace": "ecs",
+        "ResourceId": RESOURCE_ID,
+        "ScalableDimension": "ecs:service:DesiredCount",
+    }
+    autoscaling.register_scalable_target(**target, MinCapacity=1, MaxCapacity=1)
+    for name, hour, capacity in (("start", 7, 1), ("stop", 19, 0)):
+        autoscaling.put_scheduled_action(
+            **target,
+            ScheduledActionName=f"{SERVICE}-office-hours-{name}",
+            Schedule=f"cron(0 {hour} ? * MON,TUE,WED,THU,FRI *)",
+            Timezone="Europe/Madrid",
+            ScalableTargetAction={"MinCapacity": capacity, "MaxCapacity": capacity},
+        )
+    assert len(scheduled_actions(emu)) == 2
     result = run_playbook("destroy", inventory=ENV, emulator=emu)
     assert result.rc == 0, result.tail()
     assert scheduled_actions(emu) == {}
@@ -131,7 +167,9 @@ def test_production_refuses_spot_and_the_schedule_before_any_change(emu, tmp_pat
         {
             "ecs_capacity_provider": "FARGATE_SPOT",
             "ecs_cpu_architecture": "ARM64",
-            "ecs_scheduled_scaling": SCHEDULE,
+            # Fargate Spot runs ARM64 tasks on platform version 1.4.0 (LATEST) or later only.
+            "ecs_platform_version": "1.3.0",
+            "ecs_scheduled_scaling": {**SCHEDULE, "timezone": "Europe/Madird"},
             # A manifest list without the task's platform (roles/image, image_platforms).
             "image_platforms": ["linux/amd64"],
         },
@@ -145,10 +183,16 @@ def test_production_refuses_spot_and_the_schedule_before_any_change(emu, tmp_pat
         " or FARGATE_SPOT outside production" in out
     )
     assert (
-        "ecs_capacity_provider, ecs_cpu_architecture is FARGATE_SPOT, ARM64;"
-        " allowed: FARGATE_SPOT with X86_64 only" in out
+        "ecs_capacity_provider, ecs_cpu_architecture, ecs_platform_version is FARGATE_SPOT,"
+        " ARM64, 1.3.0; allowed: FARGATE_SPOT on platform version LATEST, or 1.3.0 or later for"
+        " X86_64 tasks and 1.4.0 or later for ARM64 tasks" in out
     )
     assert "ecs_scheduled_scaling is" in out and "allowed: off in production" in out
+    # A misspelt time zone: AWS would refuse it only at PutScheduledAction, after other changes.
+    assert (
+        "ecs_scheduled_scaling.timezone is 'Europe/Madird'; allowed: a time zone of the IANA"
+        " database" in out
+    )
     assert (
         "image_platforms, ecs_cpu_architecture is [linux/amd64], ARM64; allowed: empty (one"
         " image, for the task's CPU architecture), or platforms that include the task's" in out

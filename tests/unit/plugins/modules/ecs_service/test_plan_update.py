@@ -63,3 +63,42 @@ def test_network_and_deployment_changes_are_sent_whole():
 def test_the_launch_type_cannot_be_switched():
     with pytest.raises(EcsServiceError, match="launch type EC2 and cannot be switched to FARGATE"):
         plan_update(desired_state(params()), current_state(described(launchType="EC2")))
+
+
+SPOT = [{"capacity_provider": "FARGATE_SPOT", "weight": 1, "base": 0}]
+
+
+def test_a_launch_type_service_moves_to_the_requested_capacity_provider_strategy():
+    # ecs_capacity_provider: FARGATE_SPOT on a service deployed with the FARGATE launch type.
+    wanted = desired_state(params(launch_type=None, capacity_provider_strategy=SPOT))
+    assert plan_update(wanted, current_state(described())) == {
+        "capacityProviderStrategy": [{"capacityProvider": "FARGATE_SPOT", "weight": 1, "base": 0}],
+        # The strategy applies to new tasks only: the running ones are replaced.
+        "forceNewDeployment": True,
+    }
+    # Nor does a service brought back from a strategy with an empty one report a launch type.
+    back = described()
+    del back["launchType"]
+    assert plan_update(wanted, current_state(back))["capacityProviderStrategy"] == [
+        {"capacityProvider": "FARGATE_SPOT", "weight": 1, "base": 0}
+    ]
+
+
+def test_a_strategy_service_goes_back_to_the_launch_type_with_an_empty_strategy():
+    # ecs_capacity_provider back to FARGATE: AWS takes an empty capacityProviderStrategy.
+    on_spot = described(
+        capacityProviderStrategy=[{"capacityProvider": "FARGATE_SPOT", "weight": 1, "base": 0}]
+    )
+    del on_spot["launchType"]
+    assert plan_update(desired_state(params()), current_state(on_spot)) == {
+        "capacityProviderStrategy": [],
+        "forceNewDeployment": True,
+    }
+    # Once back (no strategy reported, or only the on-demand FARGATE provider), nothing to do.
+    del on_spot["capacityProviderStrategy"]
+    assert plan_update(desired_state(params()), current_state(on_spot)) == {}
+    on_demand = described(
+        capacityProviderStrategy=[{"capacityProvider": "FARGATE", "weight": 1, "base": 0}]
+    )
+    del on_demand["launchType"]
+    assert plan_update(desired_state(params()), current_state(on_demand)) == {}

@@ -1,0 +1,56 @@
+# Copyright: Contributors to the mlops.mlflow_ecs collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Whether a name is a time zone of the IANA database, as Application Auto Scaling takes it."""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+
+DOCUMENTATION = r"""
+---
+name: iana_time_zone
+short_description: Is a name a time zone of the IANA time zone database?
+version_added: 0.2.0
+description:
+  - True when the name is a time zone of the IANA database the controller's Python knows
+    (C(zoneinfo.available_timezones()), the system's or the C(tzdata) package's), such as
+    C(UTC), C(Europe/Madrid) or C(America/Argentina/Buenos_Aires). Application Auto Scaling's
+    scheduled actions take these names (C(Timezone)) and refuse others only when the action is
+    put, after earlier resources have changed.
+  - On a controller without a time zone database, falls back to the shape of a name
+    (C(UTC), or C(Area/Location) with up to two C(/)), so a misspelt city passes there.
+options:
+  _input:
+    description: The time zone name.
+    type: str
+    required: true
+"""
+
+EXAMPLES = r"""
+- name: Check the time zone of the office hours
+  ansible.builtin.assert:
+    that: ecs_scheduled_scaling.timezone is mlops.mlflow_ecs.iana_time_zone
+"""
+
+RETURN = r"""
+_value:
+  description: Whether the name is an IANA time zone.
+  type: bool
+"""
+
+_SHAPE = re.compile(r"^(UTC|[A-Z][A-Za-z_]+(/[A-Za-z0-9_+-]+){1,2})$")
+
+
+def iana_time_zone(name):
+    if not isinstance(name, str):
+        return False
+    known = zoneinfo.available_timezones()
+    if not known:
+        return bool(_SHAPE.match(name))
+    return name in known
+
+
+class TestModule:
+    def tests(self):
+        return {"iana_time_zone": iana_time_zone}
