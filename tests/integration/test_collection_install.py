@@ -147,7 +147,15 @@ def installed(tarball, tmp_path_factory) -> Path:
 
 
 def run_fqcn(playbook: str, cwd: Path, collections: Path, inventory: Path, extra: dict):
-    env = clean_env(ANSIBLE_COLLECTIONS_PATH=str(collections), ANSIBLE_NOCOLOR="1")
+    # Python caches the bytecode of the controller-side plugins it imports (filter and test
+    # plugins) next to their source; that is the interpreter's doing, not the collection's, and
+    # it is skipped where the install is read-only. Sending it elsewhere leaves the snapshot
+    # to measure what the playbooks themselves write.
+    env = clean_env(
+        ANSIBLE_COLLECTIONS_PATH=str(collections),
+        ANSIBLE_NOCOLOR="1",
+        PYTHONPYCACHEPREFIX=str(collections.parent / "pycache"),
+    )
     return subprocess.run(
         [
             str(BIN / "ansible-playbook"),
