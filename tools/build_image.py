@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Build the MLflow image from docker/ on this machine, with its package index settings.
 
-    python tools/build_image.py [--base IMAGE] [--name mlflow-tracking] [--print-tag]
+    python tools/build_image.py [--base IMAGE] [--name mlflow-tracking] [--platform P] [--print-tag]
 
-- The tag is the content tag (`content_tag()`): a hash of the build context's files, the same
+- The tag is the content tag (`content_tag()`): a hash of the build context's files (and of the
+  platform, for any but linux/amd64), the same
   one roles/image computes, so the same docker/ always gives the same tag.
 - pip inside the build needs this machine's index settings (index URL, extra HTTP indexes,
   trusted hosts, CA bundle). They are written to build-pip.conf and build-ca.pem in a temporary
@@ -26,6 +27,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,15 +53,21 @@ def context_files(context: Path = CONTEXT) -> list[Path]:
     return sorted(files, key=lambda p: p.relative_to(context).as_posix())
 
 
-def content_tag(context: Path = CONTEXT) -> str:
+def content_tag(context: Path = CONTEXT, platforms: Iterable[str] = ("linux/amd64",)) -> str:
     """sha256 over "<relative path> <sha256 of the file>\\n" lines, sorted by path; 16 hex digits.
 
-    roles/image/tasks/tag.yml computes the same from Ansible: keep the two in step.
+    `platforms` are those the image is built for (Docker's os/arch names); for any set but
+    linux/amd64 alone a "platforms <platform> ...\\n" line (sorted) ends the hashed text, so an
+    amd64 image's tag never names an arm64 or multi-platform one. roles/image/tasks/tag.yml
+    computes the same from Ansible: keep the two in step.
     """
     lines = "".join(
         f"{p.relative_to(context).as_posix()} {hashlib.sha256(p.read_bytes()).hexdigest()}\n"
         for p in context_files(context)
     )
+    chosen = sorted(set(platforms)) or ["linux/amd64"]
+    if chosen != ["linux/amd64"]:
+        lines += f"platforms {' '.join(chosen)}\n"
     return hashlib.sha256(lines.encode()).hexdigest()[:TAG_LENGTH]
 
 
@@ -121,8 +129,13 @@ def build(
     platform: str | None = None,
     quiet: bool = True,
 ) -> str:
-    """Build docker/ as name:tag (the content tag by default); return the reference."""
-    ref = f"{name}:{tag or content_tag()}"
+    """Build docker/ as name:tag (the content tag for `platform` by default); return the
+    reference."""
+    # Named always: without --platform the builder takes this machine's architecture, which
+    # the tag of linux/amd64 must not name.
+    platform = platform or "linux/amd64"
+    tag = tag or content_tag(platforms=[platform])
+    ref = f"{name}:{tag}"
     if not force and image_exists(ref):
         return ref
     with tempfile.TemporaryDirectory(prefix="mlflow-image-context-") as tmp:
@@ -130,11 +143,10 @@ def build(
         shutil.copytree(CONTEXT, context)
         write_build_files(context, pip_settings())
         cmd = ["docker", "build", "--network", "host", "-t", ref, "--label",
-               f"{TAG_LABEL}={tag or content_tag()}"]  # fmt: skip
+               f"{TAG_LABEL}={tag}"]  # fmt: skip
         if base:
             cmd += ["--build-arg", f"PYTHON_IMAGE={base}"]
-        if platform:
-            cmd += ["--platform", platform]
+        cmd += ["--platform", platform]
         if quiet:
             cmd.append("--quiet")
         cmd.append(str(context))
@@ -162,14 +174,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tag", help="image tag (default: the content tag)")
     parser.add_argument("--force", action="store_true", help="build even when the tag exists")
     parser.add_argument("--print-tag", action="store_true", help="print the content tag, exit")
+    parser.add_argument(
+        "--platform",
+        action="append",
+        help="platform built for (default linux/amd64); with --print-tag, repeat it for the tag "
+        "of a multi-platform image (the image role's image_platforms)",
+    )
     parser.add_argument("--verbose", action="store_true", help="show the build's output")
     args = parser.parse_args(argv)
+    platforms = args.platform or ["linux/amd64"]
     if args.print_tag:
-        print(content_tag())
+        print(content_tag(platforms=platforms))
         return 0
+    if len(platforms) > 1:
+        parser.error("one --platform to build (the image role builds several: image_platforms)")
     try:
         ref = build(args.name, args.base or None, tag=args.tag, force=args.force,
-                    quiet=not args.verbose)  # fmt: skip
+                    platform=(args.platform or [None])[0], quiet=not args.verbose)  # fmt: skip
     except RuntimeError as err:
         print(f"build_image: {err}", file=sys.stderr)
         return 1

@@ -162,13 +162,20 @@ def ensure_main_stack(port: int, environment: str) -> dict:
 
 
 def ensure_pushed_image(port: int, repository: str = "mlflow-tracking") -> str:
-    """Put the image of docker/ in the emulator's ECR under its content tag, as CI pushes it
-    before a deploy (playbooks/image.yml): a deploy with image_build=false finds it there. The
-    emulator has no registry API, so the image is a manifest alone. Returns its digest."""
+    """Put the image of docker/ in the emulator's ECR under its content tags for linux/amd64 and
+    for linux/arm64 (ecs_cpu_architecture ARM64), as CI pushes them before a deploy
+    (playbooks/image.yml): a deploy with image_build=false finds them there. The emulator has no
+    registry API, so each image is a manifest alone. Returns the linux/amd64 image's digest."""
+    digests = [_ensure_pushed_manifest(port, repository, platform)
+               for platform in ("linux/amd64", "linux/arm64")]  # fmt: skip
+    return digests[0]
+
+
+def _ensure_pushed_manifest(port: int, repository: str, platform: str) -> str:
     import build_image
 
     ecr = boto3_client("ecr", port)
-    tag = build_image.content_tag()
+    tag = build_image.content_tag(platforms=[platform])
     with contextlib.suppress(ecr.exceptions.RepositoryAlreadyExistsException):
         ecr.create_repository(repositoryName=repository)
     try:

@@ -490,11 +490,8 @@ def test_arm64_image_starts_under_emulation(docker_engine, tmp_path):
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     base = proc.stdout.strip().splitlines()[-1]
-    tag = docker_helpers.build_image.content_tag() + "-arm64"
     try:
-        image = docker_helpers.build_image.build(
-            "mlflow-tracking", base, tag=tag, platform="linux/arm64"
-        )
+        image = docker_helpers.build_image.build("mlflow-tracking", base, platform="linux/arm64")
     except RuntimeError as err:
         pytest.fail(str(err))
     arch = docker("image", "inspect", "-f", "{{.Architecture}}", image).stdout.strip()

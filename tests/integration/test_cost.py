@@ -130,6 +130,17 @@ def test_usage_assumptions_that_are_not_numbers_of_0_or_more_are_refused(tmp_pat
     assert not TOTAL.search(result.stdout)
 
 
+def test_a_month_of_0_hours_is_refused(tmp_path):
+    """0 hours would price every hourly component (Fargate, ALB, RDS, IPv4) at nothing."""
+    inventory = inventory_with(tmp_path, "bad", "dev", {"cost_hours_per_month": 0})
+    result = run_playbook("cost", inventory=str(inventory))
+    assert result.rc != 0
+    text = " ".join(result.stdout.split())
+    message = "cost_hours_per_month is '0'; allowed: more than 0 and at most 744"
+    assert message in text, result.tail()
+    assert not TOTAL.search(result.stdout)
+
+
 def test_a_run_without_an_environments_inventory_names_what_it_lacks():
     """-i localhost, (or no inventory): a message naming the variables and -i, as deploy.yml's,
     instead of a templating error."""

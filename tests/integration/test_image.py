@@ -8,6 +8,7 @@ the emulator with boto3. "No Docker engine" is a DOCKER_HOST that answers nothin
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import subprocess
@@ -141,7 +142,7 @@ def test_deploy_without_build_stops_before_any_change_when_the_image_is_missing(
             extra_vars={"image_build": False, "aws_endpoint_url": proxy.url},
         )  # fmt: skip
     text = " ".join(result.stdout.split())
-    message = f"image_build=false, and the MLflow image for this collection's docker/ (tag {build_image.content_tag()}) is not in the ECR repository {REPO}"  # noqa: E501
+    message = f"image_build=false, and the MLflow image for this collection's docker/ (tag {build_image.content_tag()}, for linux/amd64) is not in the ECR repository {REPO}"  # noqa: E501
     refused = result.rc != 0 and message in text and proxy.mutating_calls() == []
     record_property("figure: bad inputs tried", 1)
     record_property("figure: bad inputs refused before any change", int(refused))
@@ -173,6 +174,47 @@ def test_pushed_ecr_tag_is_found_without_docker(playbook, emulator, ecr):
     # rc 0 without an engine: nothing was built; the task definition gets the digest.
     assert shown_image_uri(result.stdout) == f"{describe(ecr)['repositoryUri']}@{digest}"
     assert result.changed == 0, result.tail()
+
+
+def test_an_image_pushed_for_amd64_alone_is_not_taken_for_arm64_tasks(playbook, emulator, ecr):
+    """The tag of docker/ built for linux/amd64 is in ECR; the environment switched to ARM64
+    (Graviton) tasks: its tag differs (the platform is part of it), so a deploy without a build
+    stops before any change instead of registering tasks that could not start."""
+    amd64 = build_image.content_tag()
+    arm64 = build_image.content_tag(platforms=["linux/arm64"])
+    both = build_image.content_tag(platforms=["linux/arm64", "linux/amd64"])
+    assert len({amd64, arm64, both}) == 3
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+        "config": {
+            "mediaType": "application/vnd.docker.container.image.v1+json",
+            "size": 7023,
+            "digest": "sha256:" + "c" * 64,
+        },
+        "layers": [],
+    }
+    with contextlib.suppress(ecr.exceptions.ImageAlreadyExistsException):
+        ecr.put_image(repositoryName=REPO, imageManifest=json.dumps(manifest), imageTag=amd64)
+    with RecordingProxy(emulator.endpoint_url) as proxy:
+        result = playbook(
+            "deploy", emulator=emulator,
+            extra_vars={"image_build": False, "aws_endpoint_url": proxy.url,
+                        "ecs_cpu_architecture": "ARM64"},
+        )  # fmt: skip
+    text = " ".join(result.stdout.split())
+    assert result.rc != 0, result.tail()
+    assert f"(tag {arm64}, for linux/arm64) is not in the ECR repository {REPO}" in text, (
+        result.tail()
+    )
+    assert proxy.mutating_calls() == []
+    assert result.recap["failed"] == 1 and result.recap["changed"] == 0
+    # The role computes the same tags as tools/build_image.py, for one platform and for two.
+    for extra, tag in (({"ecs_cpu_architecture": "ARM64"}, arm64),
+                       ({"image_platforms": ["linux/arm64", "linux/amd64"]}, both)):  # fmt: skip
+        shown = playbook("image", emulator=emulator, extra_vars={**ECR_ONLY, **extra}, check=True)
+        assert shown.rc == 0, shown.tail()
+        assert shown_image_uri(shown.stdout).endswith(":" + tag), shown.tail()
 
 
 def test_no_image_and_no_engine_stops_before_creating_anything(playbook, emulator, ecr, tmp_path):
@@ -244,7 +286,7 @@ def test_image_platforms_push_one_manifest_list_for_amd64_and_arm64(
     (context / "app.txt").write_text("the same content on every platform\n")
     for arch in ("amd64", "arm64"):
         docker_helpers.tiny_base(arch)
-    tag = build_image.content_tag(context)
+    tag = build_image.content_tag(context, platforms=["linux/amd64", "linux/arm64"])
     extra = {
         "image_build": True,
         "image_registry": local_registry.host,
