@@ -190,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("one --platform to build (the image role builds several: image_platforms)")
     try:
         ref = build(args.name, args.base or None, tag=args.tag, force=args.force,
-                    platform=(args.platform or [None])[0], quiet=not args.verbose)  # fmt: skip
+                    platform=platforms[0], quiet=not args.verbose)  # fmt: skip
     except RuntimeError as err:
         print(f"build_image: {err}", file=sys.stderr)
         return 1

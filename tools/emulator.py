@@ -166,37 +166,41 @@ def ensure_pushed_image(port: int, repository: str = "mlflow-tracking") -> str:
     for linux/arm64 (ecs_cpu_architecture ARM64), as CI pushes them before a deploy
     (playbooks/image.yml): a deploy with image_build=false finds them there. The emulator has no
     registry API, so each image is a manifest alone. Returns the linux/amd64 image's digest."""
-    digests = [_ensure_pushed_manifest(port, repository, platform)
-               for platform in ("linux/amd64", "linux/arm64")]  # fmt: skip
-    return digests[0]
-
-
-def _ensure_pushed_manifest(port: int, repository: str, platform: str) -> str:
     import build_image
 
     ecr = boto3_client("ecr", port)
-    tag = build_image.content_tag(platforms=[platform])
     with contextlib.suppress(ecr.exceptions.RepositoryAlreadyExistsException):
         ecr.create_repository(repositoryName=repository)
-    try:
-        found = ecr.describe_images(repositoryName=repository, imageIds=[{"imageTag": tag}])
-        return found["imageDetails"][0]["imageDigest"]
-    except ecr.exceptions.ImageNotFoundException:
-        pass
-    manifest = {
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-        "config": {
-            "mediaType": "application/vnd.docker.container.image.v1+json",
-            "size": 7023,
-            "digest": "sha256:" + hashlib.sha256(tag.encode()).hexdigest(),
-        },
-        "layers": [],
-    }
-    pushed = ecr.put_image(
-        repositoryName=repository, imageManifest=json.dumps(manifest), imageTag=tag
+    digests = []
+    for platform in ("linux/amd64", "linux/arm64"):
+        tag = build_image.content_tag(platforms=[platform])
+        try:
+            found = ecr.describe_images(repositoryName=repository, imageIds=[{"imageTag": tag}])
+            digests.append(found["imageDetails"][0]["imageDigest"])
+        except ecr.exceptions.ImageNotFoundException:
+            pushed = ecr.put_image(
+                repositoryName=repository, imageManifest=stand_in_manifest(tag), imageTag=tag
+            )
+            digests.append(pushed["image"]["imageId"]["imageDigest"])
+    return digests[0]
+
+
+def stand_in_manifest(seed: str) -> str:
+    """An image manifest (Docker v2 schema 2, JSON) with no layers, for the emulator's ECR
+    (PutImage), which has no registry API to push a real image through; its config digest is
+    the sha256 of `seed`, so different seeds give different image digests."""
+    return json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+            "config": {
+                "mediaType": "application/vnd.docker.container.image.v1+json",
+                "size": 7023,
+                "digest": "sha256:" + hashlib.sha256(seed.encode()).hexdigest(),
+            },
+            "layers": [],
+        }
     )
-    return pushed["image"]["imageId"]["imageDigest"]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tools"))
 
 import build_image  # noqa: E402
+import emulator as emulator_tool  # noqa: E402
 from conftest import ansible_env  # noqa: E402
 
 pytestmark = pytest.mark.integration
@@ -156,18 +157,9 @@ def test_deploy_without_build_stops_before_any_change_when_the_image_is_missing(
 
 def test_pushed_ecr_tag_is_found_without_docker(playbook, emulator, ecr):
     """An image already in ECR under the content tag: a deploy without Docker names its digest."""
-    manifest = {
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-        "config": {
-            "mediaType": "application/vnd.docker.container.image.v1+json",
-            "size": 7023,
-            "digest": "sha256:" + "b" * 64,
-        },
-        "layers": [],
-    }
     tag = build_image.content_tag()
-    pushed = ecr.put_image(repositoryName=REPO, imageManifest=json.dumps(manifest), imageTag=tag)
+    manifest = emulator_tool.stand_in_manifest("pushed by CI")
+    pushed = ecr.put_image(repositoryName=REPO, imageManifest=manifest, imageTag=tag)
     digest = pushed["image"]["imageId"]["imageDigest"]
     result = playbook("image", emulator=emulator, extra_vars={"image_build": True}, env=NO_ENGINE)
     assert result.rc == 0, result.tail()
@@ -184,18 +176,9 @@ def test_an_image_pushed_for_amd64_alone_is_not_taken_for_arm64_tasks(playbook, 
     arm64 = build_image.content_tag(platforms=["linux/arm64"])
     both = build_image.content_tag(platforms=["linux/arm64", "linux/amd64"])
     assert len({amd64, arm64, both}) == 3
-    manifest = {
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-        "config": {
-            "mediaType": "application/vnd.docker.container.image.v1+json",
-            "size": 7023,
-            "digest": "sha256:" + "c" * 64,
-        },
-        "layers": [],
-    }
+    manifest = emulator_tool.stand_in_manifest("pushed by CI")
     with contextlib.suppress(ecr.exceptions.ImageAlreadyExistsException):
-        ecr.put_image(repositoryName=REPO, imageManifest=json.dumps(manifest), imageTag=amd64)
+        ecr.put_image(repositoryName=REPO, imageManifest=manifest, imageTag=amd64)
     with RecordingProxy(emulator.endpoint_url) as proxy:
         result = playbook(
             "deploy", emulator=emulator,
