@@ -57,6 +57,7 @@ lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/ansible-lint
+	$(BIN)/antsibull-changelog lint
 
 # Each step prints the time it starts (CI reads how long each took).
 test: setup lint

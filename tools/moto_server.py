@@ -8,11 +8,15 @@ Started by tools/emulator.py; each patch makes moto closer to AWS, never more le
   asked, as DescribeDBInstances does on AWS (amazon.aws.rds_instance reads both);
 - an ECS service created with a capacity provider strategy keeps it and reports it, with no
   launch type, as DescribeServices does on AWS (moto drops it and reports launch type EC2); one
-  updated to a strategy reports no launch type either (moto keeps reporting both).
+  updated to a strategy reports no launch type either (moto keeps reporting both);
+- a new ECS service never runs more tasks than it desires: created with a desired count of 0, it
+  reports 0 running (moto reports MOTO_ECS_SERVICE_RUNNING, which tools/emulator.py sets to 1, and
+  -1 pending).
 """
 
 import sys
 
+from moto.ecs import models as ecs_models
 from moto.ecs import responses as ecs_responses
 from moto.elbv2 import models
 from moto.rds import models as rds_models
@@ -34,6 +38,7 @@ GP3_BASELINE = {"storage_throughput": 125, "iops": 3000}
 _load_balancer_init = models.FakeLoadBalancer.__init__
 _action_init = models.FakeAction.__init__
 _db_instance_init = rds_models.DBInstance.__init__
+_ecs_service_init = ecs_models.Service.__init__
 _ecs_create_service = ecs_responses.EC2ContainerServiceResponse.create_service
 _ecs_update_service = ecs_responses.EC2ContainerServiceResponse.update_service
 
@@ -59,6 +64,14 @@ def db_instance_init(self, *args, **kwargs):
         for attribute, baseline in GP3_BASELINE.items():
             if not getattr(self, attribute, None):
                 setattr(self, attribute, baseline)
+
+
+def ecs_service_init(self, *args, **kwargs):
+    _ecs_service_init(self, *args, **kwargs)
+    if self.running_count > self.desired_count:
+        self.running_count, self.pending_count = self.desired_count, 0
+        for deployment in self.deployments:
+            deployment.update(runningCount=self.running_count, pendingCount=0)
 
 
 def ecs_create_service(self):
@@ -93,6 +106,7 @@ def ecs_update_service(self):
 models.FakeLoadBalancer.__init__ = load_balancer_init
 models.FakeAction.__init__ = action_init
 rds_models.DBInstance.__init__ = db_instance_init
+ecs_models.Service.__init__ = ecs_service_init
 ecs_responses.EC2ContainerServiceResponse.create_service = ecs_create_service
 ecs_responses.EC2ContainerServiceResponse.update_service = ecs_update_service
 

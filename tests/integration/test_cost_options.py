@@ -12,6 +12,7 @@ schedule in production, Spot with ARM64 on a platform version before 1.4.0.
 from __future__ import annotations
 
 import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,22 @@ CLUSTER = f"{ENV}-mlflow-cluster"
 SERVICE = f"{ENV}-mlflow-tracking"
 FAMILY = f"{ENV}-mlflow-tracking"
 RESOURCE_ID = f"service/{CLUSTER}/{SERVICE}"
+ALL_DAYS = ["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"]
+
+
+def schedule_showing(local_hour: int) -> dict:
+    """Office hours 7-19 every day, in the Etc/GMT time zone whose clock shows local_hour now.
+
+    A deploy registers what the schedule holds at its moment: 12 is well inside the hours, 2
+    well outside, however long the deploy takes.
+    """
+    east = (local_hour - datetime.now(UTC).hour) % 24
+    east = east - 24 if east > 14 else east  # Etc/GMT-14 (UTC+14) ... Etc/GMT+9 (UTC-9)
+    # The POSIX sign of the Etc zones: Etc/GMT-2 is two hours east of UTC.
+    zone = "UTC" if east == 0 else f"Etc/GMT{'-' if east > 0 else '+'}{abs(east)}"
+    return {"enabled": True, "timezone": zone, "days": ALL_DAYS, "start_hour": 7, "stop_hour": 19}
+
+
 SCHEDULE = {
     "enabled": True,
     "timezone": "Europe/Madrid",
@@ -67,15 +84,22 @@ def outputs(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def deployed(emu, outputs, tmp_path_factory):
-    """dev with Fargate Spot and the office-hours schedule, deployed."""
+    """dev with Fargate Spot and the office-hours schedule, deployed out of office hours."""
     inventory = inventory_with(
         tmp_path_factory.mktemp("options"),
         ENV,
-        {"ecs_capacity_provider": "FARGATE_SPOT", "ecs_scheduled_scaling": SCHEDULE},
+        {"ecs_capacity_provider": "FARGATE_SPOT", "ecs_scheduled_scaling": schedule_showing(2)},
     )
     result = deploy(emu, inventory, outputs)
     assert result.rc == 0, result.tail()
     return result
+
+
+def scalable_target_range(emu) -> list[tuple[int, int]]:
+    targets = emu.client("application-autoscaling").describe_scalable_targets(
+        ServiceNamespace="ecs", ResourceIds=[RESOURCE_ID]
+    )["ScalableTargets"]
+    return [(t["MinCapacity"], t["MaxCapacity"]) for t in targets]
 
 
 def test_spot_tasks_run_on_the_fargate_spot_capacity_provider(emu, deployed):
@@ -93,23 +117,44 @@ def test_spot_tasks_run_on_the_fargate_spot_capacity_provider(emu, deployed):
     }
 
 
-def test_schedule_scales_to_zero_out_of_office_hours(emu, deployed):
+def test_a_deploy_out_of_office_hours_starts_no_task(emu, deployed):
+    """The schedule's actions are put, and the service is created as the stop action holds it:
+    no task until the next start action (not tasks running until the next stop, days at a
+    weekend)."""
     actions = scheduled_actions(emu)
     assert set(actions) == {f"{SERVICE}-office-hours-start", f"{SERVICE}-office-hours-stop"}
     stop = actions[f"{SERVICE}-office-hours-stop"]
     start = actions[f"{SERVICE}-office-hours-start"]
-    assert stop["Schedule"] == "cron(0 19 ? * MON,TUE,WED,THU,FRI *)"
-    assert start["Schedule"] == "cron(0 7 ? * MON,TUE,WED,THU,FRI *)"
-    assert stop["Timezone"] == start["Timezone"] == "Europe/Madrid"
+    assert stop["Schedule"] == "cron(0 19 ? * MON,TUE,WED,THU,FRI,SAT,SUN *)"
+    assert start["Schedule"] == "cron(0 7 ? * MON,TUE,WED,THU,FRI,SAT,SUN *)"
+    assert stop["Timezone"] == start["Timezone"] != ""
     assert stop["ScalableTargetAction"] == {"MinCapacity": 0, "MaxCapacity": 0}
     # Without ecs_autoscaling, office hours run ecs_desired_count (1) tasks.
     assert start["ScalableTargetAction"] == {"MinCapacity": 1, "MaxCapacity": 1}
-    targets = emu.client("application-autoscaling").describe_scalable_targets(
-        ServiceNamespace="ecs", ResourceIds=[RESOURCE_ID]
-    )["ScalableTargets"]
-    assert [(t["MinCapacity"], t["MaxCapacity"]) for t in targets] == [(1, 1)]
     # The module refuses to put an action on a target not registered (moto would accept it):
     # the deploy passing shows the target was registered first, as AWS requires.
+    assert scalable_target_range(emu) == [(0, 0)]
+    [service] = emu.client("ecs").describe_services(cluster=CLUSTER, services=[SERVICE])["services"]
+    assert service["desiredCount"] == 0
+    assert f"{SERVICE} is held at 0 tasks until the next {SERVICE}-office-hours-start" in (
+        deployed.stdout
+    )
+
+
+def test_a_deploy_in_office_hours_registers_the_service_range(emu, deployed, outputs, tmp_path):
+    inventory = inventory_with(
+        tmp_path,
+        ENV,
+        {"ecs_capacity_provider": "FARGATE_SPOT", "ecs_scheduled_scaling": schedule_showing(12)},
+    )
+    result = deploy(emu, inventory, outputs)
+    assert result.rc == 0, result.tail()
+    assert scalable_target_range(emu) == [(1, 1)]
+    assert "is held at 0 tasks" not in result.stdout
+    # The schedule owns the desired count of a deployed service (Application Auto Scaling raises
+    # it to the range's minimum on AWS; moto leaves it where the stop action's range put it).
+    [service] = emu.client("ecs").describe_services(cluster=CLUSTER, services=[SERVICE])["services"]
+    assert service["desiredCount"] == 0
 
 
 def test_turning_the_options_off_again_removes_what_they_set(emu, deployed, outputs, tmp_path):

@@ -708,7 +708,7 @@ def test_a_service_that_never_gets_stable_reports_progress_then_stops(stuck_emul
     assert result.rc != 0
     text = " ".join(result.stdout.split())
     progress = re.findall(
-        r"Waiting for ECS service local-mlflow-tracking to be stable \((\d+) s of 25 s\): "
+        r"Waiting for ECS service local-mlflow-tracking to be stable \((\d+) s, timeout 25 s\): "
         r"0 of 1 tasks running",
         text,
     )
@@ -724,7 +724,7 @@ def test_waits_pass_at_once_when_ready(emu, deployed):
     """On a healthy account each wait reports once, done, and the deploy goes on."""
     text = " ".join(deployed["result"].stdout.split())
     assert re.search(
-        r"Done for ECS service local-mlflow-tracking to be stable \(\d+ s of 600 s\): "
+        r"Done for ECS service local-mlflow-tracking to be stable \(\d+ s, timeout 600 s\): "
         r"1 of 1 tasks running",
         text,
     ), deployed["result"].tail()
