@@ -117,20 +117,11 @@ class PlaybookResult:
         )
 
 
-# The strategy the test playbook runs use. Most modules run them with mitogen's (a supported
-# option: README, "Faster runs with mitogen"; about a third quicker on CI's 2 cores); a module
-# that sets `ANSIBLE_STRATEGY = "linear"` runs Ansible's default, as most users run it (the
-# full deploy of test_deploy.py, the make targets, AWX's runner, the installed collection and
-# Molecule run it that way too).
-DEFAULT_TEST_STRATEGY = "mitogen_linear"
-_strategy = {"name": DEFAULT_TEST_STRATEGY}
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _module_ansible_strategy(request):
-    _strategy["name"] = getattr(request.module, "ANSIBLE_STRATEGY", DEFAULT_TEST_STRATEGY)
-    yield
-    _strategy["name"] = DEFAULT_TEST_STRATEGY
+# The strategy of the playbook runs below: mitogen's (a supported option: README, "Faster runs
+# with mitogen"; about a third quicker on CI's 2 cores). Ansible's default, as most users run
+# it, runs the deploys and destroys of the make targets (test_make_targets.py), AWX's runner
+# (test_awx.py), the installed collection (test_collection_install.py) and Molecule.
+TEST_STRATEGY = "mitogen_linear"
 
 
 def ansible_env(extra: dict | None = None) -> dict:
@@ -144,7 +135,7 @@ def ansible_env(extra: dict | None = None) -> dict:
             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
         }
     )
-    env.update(strategy_env(_strategy["name"]))
+    env.update(strategy_env(TEST_STRATEGY))
     env.update(extra or {})
     return env
 
@@ -242,22 +233,24 @@ def pytest_terminal_summary(terminalreporter):
 # their number of tests instead, and a long module of four tests would start last.)
 # Measured on 2 cores (README, Development); modules not listed keep their order after these.
 SLOWEST_FIRST = [
-    "test_faults.py",
-    "test_interruptions.py",
     "test_settings.py",
     "test_storage.py",
-    "test_deploy_lock.py",
-    "test_execution_environment.py",
-    "test_container.py",
-    "test_image.py",
-    "test_ecs_role.py",
-    "test_awx.py",
-    "test_check_mode.py",
-    "test_deploy.py",
+    "test_interruptions.py",
     "test_security.py",
+    "test_faults.py",
+    "test_deploy_lock.py",
+    "test_deploy.py",
+    "test_container.py",
     "test_cost_options.py",
-    "test_collection_install.py",
     "test_roles_network.py",
+    "test_artifacts_transfer.py",
+    "test_image.py",
+    "test_check_mode.py",
+    "test_awx.py",
+    "test_make_targets.py",
+    "test_ecs_role.py",
+    "test_collection_install.py",
+    "test_execution_environment.py",
 ]
 
 

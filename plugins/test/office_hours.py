@@ -31,9 +31,10 @@ options:
     description:
       - The moment, in seconds since the Unix epoch (UTC). Default now.
     type: float
-errors:
+notes:
   - An unknown time zone raises C(zoneinfo.ZoneInfoNotFoundError); the ecs role checks the name
-    with C(mlops.mlflow_ecs.iana_time_zone) first.
+    with C(mlops.mlflow_ecs.iana_time_zone) first. The time zone database is the system's or the
+    C(tzdata) package's (in the collection's requirements.txt and execution environment).
 """
 
 EXAMPLES = r"""
@@ -58,7 +59,8 @@ def office_hours(schedule, at=None):
         moment = datetime.datetime.now(datetime.UTC)
     else:
         moment = datetime.datetime.fromtimestamp(float(at), datetime.UTC)
-    local = moment.astimezone(zoneinfo.ZoneInfo(schedule["timezone"]))
+    name = schedule["timezone"]
+    local = moment.astimezone(datetime.UTC if name == "UTC" else zoneinfo.ZoneInfo(name))
     return _DAYS[local.weekday()] in schedule["days"] and int(
         schedule["start_hour"]
     ) <= local.hour < int(schedule["stop_hour"])

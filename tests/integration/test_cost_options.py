@@ -136,9 +136,9 @@ def test_a_deploy_out_of_office_hours_starts_no_task(emu, deployed):
     assert scalable_target_range(emu) == [(0, 0)]
     [service] = emu.client("ecs").describe_services(cluster=CLUSTER, services=[SERVICE])["services"]
     assert service["desiredCount"] == 0
-    assert f"{SERVICE} is held at 0 tasks until the next {SERVICE}-office-hours-start" in (
-        deployed.stdout
-    )
+    text = " ".join(deployed.stdout.split())
+    assert f"{SERVICE} is held at 0 tasks until the next {SERVICE}-office-hours-start" in text
+    assert "Tasks: 0 until the next office-hours start (ecs_scheduled_scaling)" in text
 
 
 def test_a_deploy_in_office_hours_registers_the_service_range(emu, deployed, outputs, tmp_path):
@@ -150,7 +150,7 @@ def test_a_deploy_in_office_hours_registers_the_service_range(emu, deployed, out
     result = deploy(emu, inventory, outputs)
     assert result.rc == 0, result.tail()
     assert scalable_target_range(emu) == [(1, 1)]
-    assert "is held at 0 tasks" not in result.stdout
+    assert "is held at 0 tasks" not in " ".join(result.stdout.split())
     # The schedule owns the desired count of a deployed service (Application Auto Scaling raises
     # it to the range's minimum on AWS; moto leaves it where the stop action's range put it).
     [service] = emu.client("ecs").describe_services(cluster=CLUSTER, services=[SERVICE])["services"]
@@ -174,6 +174,25 @@ def test_turning_the_options_off_again_removes_what_they_set(emu, deployed, outp
         )["ScalableTargets"]
         == []
     )
+
+
+def test_turning_the_schedule_on_out_of_office_hours_stops_the_running_tasks(
+    emu, deployed, outputs, tmp_path
+):
+    """On a service running its tasks (the test above turned the options off), the schedule
+    turned on out of office hours sets the desired count to 0 itself, as the stop action would;
+    a second run changes nothing."""
+    [before] = emu.client("ecs").describe_services(cluster=CLUSTER, services=[SERVICE])["services"]
+    assert before["desiredCount"] == 1
+    inventory = inventory_with(tmp_path, ENV, {"ecs_scheduled_scaling": schedule_showing(2)})
+    result = deploy(emu, inventory, outputs)
+    assert result.rc == 0, result.tail()
+    [service] = emu.client("ecs").describe_services(cluster=CLUSTER, services=[SERVICE])["services"]
+    assert service["desiredCount"] == 0
+    assert scalable_target_range(emu) == [(0, 0)]
+    again = deploy(emu, inventory, outputs)
+    assert again.rc == 0, again.tail()
+    assert again.changed == 0, again.tail()
 
 
 def test_destroy_removes_the_scheduled_actions(emu, deployed):

@@ -4,8 +4,8 @@ the old stack's facts (../shared/spec/old-stack.md), redeploy, check mode, destr
 The only changes from the production inventory are `aws_endpoint_url`, as a user would do,
 `image_build=false` (no Docker engine runs here to build the image) and two emulator gaps
 worked around in `deploy` below (database storage type, ALB idle timeout).
-Tests in this module run in order and share one emulator. The playbooks run with Ansible's
-default strategy, as most users run them (most other modules use mitogen's: tests/conftest.py).
+Tests in this module run in order and share one emulator. The playbooks run with mitogen's
+strategy, as most modules' do (tests/conftest.py names those that run Ansible's default).
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from conftest import run_playbook
 pytestmark = pytest.mark.integration
 
 ENV = "production"
-ANSIBLE_STRATEGY = "linear"
 TAGS = {"Environment": ENV, "Application": "mlflow", "ManagedBy": "mlops.mlflow_ecs"}
 
 

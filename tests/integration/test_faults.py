@@ -1,14 +1,15 @@
 """Deploy and destroy converge in one run when AWS throttles or fails a share of the calls.
 
-Every AWS client of the playbooks retries throttling and 5xx answers (botocore's adaptive
-retry mode, `mlflow_aws_max_attempts`, passed as `aws_config` by the playbooks'
-module_defaults). Here the recording proxy (tests/integration/recording_proxy.py) answers 10%
-and then 30% of the calls (fixed seeds) with throttling errors in each API's protocol or a bare
-503, without forwarding them. Deploy and destroy must each finish in one run, and the deployed
-account must equal the one a fault-free deploy made (names and key settings: ids differ).
+Every AWS client of the playbooks retries throttling and 5xx answers (botocore's adaptive retry
+mode, `mlflow_aws_max_attempts`, passed as `aws_config` by the playbooks' module_defaults). Here
+the recording proxy (tests/integration/recording_proxy.py) answers 30% of the calls (a fixed seed)
+with throttling errors in each API's protocol or a bare 503, without forwarding them (a second
+run at 10% exercised the same retries, in four more minutes). Deploy and destroy must each
+finish in one run, and the deployed account must equal the one a fault-free deploy made (names and
+key settings: ids differ).
 
-One emulator (local inventory), in order: a fault-free deploy as reference, then for each share
-of faults: a fresh account (moto reset), deploy, compare, destroy.
+One emulator (local inventory), in order: a fault-free deploy as reference, then for each share of
+faults: a fresh account (moto reset), deploy, compare, destroy.
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ from recording_proxy import RecordingProxy
 pytestmark = pytest.mark.integration
 
 ENV = "local"
-# share of faulted calls -> seed of the draw
-FAULT_PLANS = {0.1: 1011, 0.3: 1030}
+# share of faulted calls -> seed of the draw (more shares: more runs of about 90 s each)
+FAULT_PLANS = {0.3: 1030}
 
 
 def stack_listing(emu) -> dict:
@@ -219,5 +220,3 @@ def test_deploy_under_faults_equals_a_fault_free_deploy(faulted_runs, reference,
 def test_destroy_under_faults_removes_the_stack(faulted_runs, share):
     destroyed = faulted_runs[share]["destroyed"]
     assert {k: destroyed[k] for k in REMOVED_BY_DESTROY} == {k: [] for k in REMOVED_BY_DESTROY}
-    # Both destroys left the same account (the kept data only).
-    assert destroyed == faulted_runs[min(FAULT_PLANS)]["destroyed"]

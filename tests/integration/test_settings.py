@@ -332,28 +332,6 @@ def test_service_follows_the_inventory(emu, deployed):
     assert service["loadBalancers"][0]["containerPort"] == 8080
 
 
-def test_check_mode_reports_a_hand_changed_retention_and_leaves_it(emu, deployed):
-    """amazon.aws.cloudwatchlogs_log_group sets the retention even in check mode; the role
-    compares it itself there, and the next real deploy puts it back."""
-    logs = emu.client("logs")
-    logs.put_retention_policy(logGroupName="/custom/local-mlflow", retentionInDays=30)
-
-    def retention():
-        group = logs.describe_log_groups(logGroupNamePrefix="/custom/local-mlflow")["logGroups"][0]
-        return group["retentionInDays"]
-
-    check = run_playbook(
-        "deploy", inventory=str(deployed["inventory"]), emulator=emu, check=True, diff=True
-    )
-    assert check.rc == 0, check.tail()
-    assert check.changed >= 1
-    assert "keeps events 30 days; logging_retention_days=14" in " ".join(check.stdout.split())
-    assert retention() == 30
-    again = run_playbook("deploy", inventory=str(deployed["inventory"]), emulator=emu)
-    assert again.rc == 0, again.tail()
-    assert retention() == 14
-
-
 def test_second_deploy_with_the_same_inventory_changes_nothing(emu, deployed):
     result = run_playbook("deploy", inventory=str(deployed["inventory"]), emulator=emu)
     assert result.rc == 0, result.tail()
@@ -411,18 +389,20 @@ REFUSED = {
         {"mlflow_env": "qa", "storage_backend": "efs"},  # sqlite: local and dev only
         "MLflow's login is on (security_auth_enabled) but qa has no HTTPS listener",
     ),
-    "database connections": (
-        {
-            "storage_backend": "postgres",
-            "ecs_mlflow_workers": 4,
-            "ecs_desired_count": 2,
-            "ecs_autoscaling": {"enabled": True, "max_capacity": 4},
-        },
-        "At the rolling deploy's peak 8 tasks (4 (ecs_autoscaling.max_capacity) x "
-        "ecs_deployment_maximum_percent 200%) x 4 workers (ecs_mlflow_workers) x 3 database "
-        "engines per worker (tracking, model registry, auth) x 5 connections",
-    ),
 }
+
+# Refused by its own test below (test_database_connection_budget_names_the_instance_limit).
+CONNECTION_BUDGET = (
+    {
+        "storage_backend": "postgres",
+        "ecs_mlflow_workers": 4,
+        "ecs_desired_count": 2,
+        "ecs_autoscaling": {"enabled": True, "max_capacity": 4},
+    },
+    "At the rolling deploy's peak 8 tasks (4 (ecs_autoscaling.max_capacity) x "
+    "ecs_deployment_maximum_percent 200%) x 4 workers (ecs_mlflow_workers) x 3 database "
+    "engines per worker (tracking, model registry, auth) x 5 connections",
+)
 
 
 @pytest.mark.parametrize("case", sorted(REFUSED))
@@ -615,18 +595,25 @@ def test_aws_limits_refused_before_any_change(rule_runs, group, message, record_
 
 def test_database_connection_budget_names_the_instance_limit(emu, tmp_path):
     """db.t4g.micro: max_connections LEAST(1 GiB / 9531392, 5000) = 112, 3 reserved."""
-    settings, _ = REFUSED["database connections"]
+    settings, message = CONNECTION_BUDGET
     inventory = make_inventory(tmp_path, "budget", settings)
+    before = account_listing(emu)
     result = run_playbook("deploy", inventory=str(inventory), emulator=emu)
+    assert result.rc != 0
     text = " ".join(result.stdout.split())
+    assert message in text, result.tail()
     assert "= 480 connections, but db.t4g.micro takes 109" in text, result.tail()
     assert "(storage_db_connection_limit: max_connections 112 less 3 reserved)" in text
-    # The same load on a larger class fits: nothing else refuses it.
+    assert account_listing(emu) == before
+    # The same load on a larger class fits: nothing else refuses it. playbooks/cost.yml runs the
+    # deploy's checks without AWS (it refuses the first inventory as the deploy does).
     fits = make_inventory(
         tmp_path, "fits", {**settings, "storage_db_instance_class": "db.m7g.large"}
     )
-    check = run_playbook("deploy", inventory=str(fits), emulator=emu, check=True)
-    assert "At the rolling deploy's peak" not in check.stdout, check.tail()
+    refused, passed = (run_playbook("cost", inventory=str(i)) for i in (inventory, fits))
+    assert refused.rc != 0 and message in " ".join(refused.stdout.split()), refused.tail()
+    assert passed.rc == 0, passed.tail()
+    assert "At the rolling deploy's peak" not in passed.stdout, passed.tail()
 
 
 def test_login_over_plain_http_opted_in_deploys_with_a_warning(emulator_factory):

@@ -10,7 +10,8 @@ two tasks refused before anything is created; destroy keeps the file system, dep
 The emulator (tools/moto_server.py) answers as AWS does for gp3 databases (baseline throughput
 and IOPS) and load balancer attributes, so the production settings are deployed unchanged.
 
-Tests in each part run in order and share one emulator.
+Tests in each part run in order and share one emulator. A second deploy and a check run of the
+production inventory report no change in tests/integration/test_deploy.py.
 """
 
 from __future__ import annotations
@@ -312,18 +313,6 @@ def test_large_artifact_settings(prod):
     env = {e["name"]: e["value"] for e in container(prod, PROD)["environment"]}
     assert int(env["MLFLOW_KEEP_ALIVE_TIMEOUT"]) > 600
     assert task_definition(prod, PROD)["ephemeralStorage"]["sizeInGiB"] >= 30
-
-
-def test_second_deploy_reports_no_change(prod):
-    result = run("deploy", PROD, prod, extra_vars=PROD_VARS)
-    assert result.rc == 0, result.tail()
-    assert result.changed == 0, result.tail(8000)
-
-
-def test_check_mode_reports_no_change(prod):
-    result = run("deploy", PROD, prod, extra_vars=PROD_VARS, check=True, diff=True)
-    assert result.rc == 0, result.tail()
-    assert result.changed == 0, result.tail(8000)
 
 
 def test_destroy_keeps_the_data_and_lists_it(prod, state):

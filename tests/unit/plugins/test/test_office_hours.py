@@ -43,11 +43,29 @@ def test_the_day_is_the_local_day():
 
 
 def test_without_a_moment_it_is_now():
-    now = datetime.now(UTC)
-    always = {"timezone": "UTC", "days": plugin._DAYS, "start_hour": 0, "stop_hour": 24}
-    never = {**always, "start_hour": now.hour + 1, "stop_hour": now.hour + 1}
-    assert plugin.office_hours(always)
-    assert not plugin.office_hours(never)
+    """Office hours of this very UTC hour are now; those of the hour before are not."""
+    for _ in range(3):  # again if the hour turned meanwhile
+        hour = datetime.now(UTC).hour
+        this_hour = {
+            "timezone": "UTC",
+            "days": plugin._DAYS,
+            "start_hour": hour,
+            "stop_hour": hour + 1,
+        }
+        hour_before = {**this_hour, "start_hour": (hour - 1) % 24, "stop_hour": (hour - 1) % 24 + 1}
+        found = (plugin.office_hours(this_hour), plugin.office_hours(hour_before))
+        if datetime.now(UTC).hour == hour:
+            break
+    assert found == (True, False)
+
+
+def test_utc_needs_no_time_zone_database(monkeypatch):
+    def missing(name):
+        raise plugin.zoneinfo.ZoneInfoNotFoundError(name)
+
+    monkeypatch.setattr(plugin.zoneinfo, "ZoneInfo", missing)
+    utc = {"timezone": "UTC", "days": ["TUE"], "start_hour": 8, "stop_hour": 20}
+    assert plugin.office_hours(utc, at=at("2026-12-01T08:00:00"))
 
 
 def test_the_test_is_registered_under_its_name():
