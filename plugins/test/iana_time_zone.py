@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import re
 import zoneinfo
 
 DOCUMENTATION = r"""
@@ -18,8 +17,9 @@ description:
     C(UTC), C(Europe/Madrid) or C(America/Argentina/Buenos_Aires). Application Auto Scaling's
     scheduled actions take these names (C(Timezone)) and refuse others only when the action is
     put, after earlier resources have changed.
-  - On a controller without a time zone database, falls back to the shape of a name
-    (C(UTC), or C(Area/Location) with up to two C(/)), so a misspelt city passes there.
+  - On a controller without a time zone database (neither the system's nor the C(tzdata)
+    package, which the collection's requirements.txt pins), only C(UTC) passes: no other name
+    could be checked, nor could the ecs role tell office hours in it (test C(office_hours)).
 options:
   _input:
     description: The time zone name.
@@ -39,15 +39,13 @@ _value:
   type: bool
 """
 
-_SHAPE = re.compile(r"^(UTC|[A-Z][A-Za-z_]+(/[A-Za-z0-9_+-]+){1,2})$")
-
 
 def iana_time_zone(name):
     if not isinstance(name, str):
         return False
     known = zoneinfo.available_timezones()
     if not known:
-        return bool(_SHAPE.match(name))
+        return name == "UTC"
     return name in known
 
 

@@ -196,8 +196,8 @@ def test_turning_the_schedule_on_out_of_office_hours_stops_the_running_tasks(
 
 
 def test_destroy_removes_the_scheduled_actions(emu, deployed):
-    # The options may have been turned off by the test above: the schedule's target and
-    # actions, as a deploy with the schedule on leaves them, put back directly.
+    # Whatever the tests above left, the schedule's target and actions, as a deploy with the
+    # schedule on leaves them, put back directly.
     autoscaling = emu.client("application-autoscaling")
     target = {
         "ServiceNamespace": "ecs",

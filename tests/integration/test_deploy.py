@@ -1,9 +1,9 @@
 """End to end: deploy the production inventory into the emulator, compare every resource with
 the old stack's facts (../shared/spec/old-stack.md), redeploy, check mode, destroy.
 
-The only changes from the production inventory are `aws_endpoint_url`, as a user would do,
-`image_build=false` (no Docker engine runs here to build the image) and two emulator gaps
-worked around in `deploy` below (database storage type, ALB idle timeout).
+The only changes from the production inventory are `aws_endpoint_url`, as a user would do, and
+`image_build=false` (no Docker engine runs here to build the image; tools/moto_server.py makes
+the emulator answer as AWS does where the production settings need it).
 Tests in this module run in order and share one emulator. The playbooks run with mitogen's
 strategy, as most modules' do (tests/conftest.py names those that run Ansible's default).
 """

@@ -4,7 +4,7 @@ Every AWS client of the playbooks retries throttling and 5xx answers (botocore's
 mode, `mlflow_aws_max_attempts`, passed as `aws_config` by the playbooks' module_defaults). Here
 the recording proxy (tests/integration/recording_proxy.py) answers 30% of the calls (a fixed seed)
 with throttling errors in each API's protocol or a bare 503, without forwarding them (a second
-run at 10% exercised the same retries, in four more minutes). Deploy and destroy must each
+run at 10% exercised the same retries, in three more minutes). Deploy and destroy must each
 finish in one run, and the deployed account must equal the one a fault-free deploy made (names and
 key settings: ids differ).
 
@@ -217,6 +217,9 @@ def test_deploy_under_faults_equals_a_fault_free_deploy(faulted_runs, reference,
 
 
 @pytest.mark.parametrize("share", list(FAULT_PLANS))
-def test_destroy_under_faults_removes_the_stack(faulted_runs, share):
+def test_destroy_under_faults_removes_the_stack(faulted_runs, reference, share):
     destroyed = faulted_runs[share]["destroyed"]
     assert {k: destroyed[k] for k in REMOVED_BY_DESTROY} == {k: [] for k in REMOVED_BY_DESTROY}
+    # ... and keeps the data, as a destroy without faults does.
+    assert destroyed["buckets"] == reference["buckets"]
+    assert destroyed["secrets"] == reference["secrets"]
