@@ -44,7 +44,7 @@ def test_the_day_is_the_local_day():
 
 def test_without_a_moment_it_is_now():
     """Office hours of this very UTC hour are now; those of the hour before are not."""
-    for _ in range(3):  # again if the hour turned meanwhile
+    for _attempt in range(3):  # again if the hour turned meanwhile
         hour = datetime.now(UTC).hour
         this_hour = {
             "timezone": "UTC",
