@@ -18,7 +18,7 @@ description:
     scheduled actions take these names (C(Timezone)) and refuse others only when the action is
     put, after earlier resources have changed.
   - On a controller without a time zone database (neither the system's nor the C(tzdata)
-    package, which the collection's requirements.txt pins), only C(UTC) passes: no other name
+    package, which the collection's requirements.txt pins), only C(UTC) passes, as no other name
     could be checked, nor could the ecs role tell office hours in it (test C(office_hours)).
 options:
   _input:
