@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import datetime
+import time
 import zoneinfo
 
 DOCUMENTATION = r"""
@@ -55,15 +56,11 @@ _DAYS = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
 
 
 def office_hours(schedule, at=None):
-    if at is None:
-        moment = datetime.datetime.now(datetime.UTC)
-    else:
-        moment = datetime.datetime.fromtimestamp(float(at), datetime.UTC)
+    moment = datetime.datetime.fromtimestamp(time.time() if at is None else float(at), datetime.UTC)
     name = schedule["timezone"]
     local = moment.astimezone(datetime.UTC if name == "UTC" else zoneinfo.ZoneInfo(name))
-    return _DAYS[local.weekday()] in schedule["days"] and int(
-        schedule["start_hour"]
-    ) <= local.hour < int(schedule["stop_hour"])
+    start, stop = int(schedule["start_hour"]), int(schedule["stop_hour"])
+    return _DAYS[local.weekday()] in schedule["days"] and start <= local.hour < stop
 
 
 class TestModule:

@@ -95,6 +95,11 @@ def deployed(emu, outputs, tmp_path_factory):
     return result
 
 
+def service(emu) -> dict:
+    [found] = emu.client("ecs").describe_services(cluster=CLUSTER, services=[SERVICE])["services"]
+    return found
+
+
 def scalable_target_range(emu) -> list[tuple[int, int]]:
     targets = emu.client("application-autoscaling").describe_scalable_targets(
         ServiceNamespace="ecs", ResourceIds=[RESOURCE_ID]
@@ -103,11 +108,11 @@ def scalable_target_range(emu) -> list[tuple[int, int]]:
 
 
 def test_spot_tasks_run_on_the_fargate_spot_capacity_provider(emu, deployed):
-    [service] = emu.client("ecs").describe_services(cluster=CLUSTER, services=[SERVICE])["services"]
-    assert service["capacityProviderStrategy"] == [
+    svc = service(emu)
+    assert svc["capacityProviderStrategy"] == [
         {"capacityProvider": "FARGATE_SPOT", "weight": 1, "base": 0}
     ]
-    assert "launchType" not in service  # a service has one or the other
+    assert "launchType" not in svc  # a service has one or the other
     cluster = emu.client("ecs").describe_clusters(clusters=[CLUSTER])["clusters"][0]
     assert set(cluster["capacityProviders"]) == {"FARGATE", "FARGATE_SPOT"}
     definition = emu.client("ecs").describe_task_definition(taskDefinition=FAMILY)["taskDefinition"]
@@ -134,8 +139,8 @@ def test_a_deploy_out_of_office_hours_starts_no_task(emu, deployed):
     # The module refuses to put an action on a target not registered (moto would accept it):
     # the deploy passing shows the target was registered first, as AWS requires.
     assert scalable_target_range(emu) == [(0, 0)]
-    [service] = emu.client("ecs").describe_services(cluster=CLUSTER, services=[SERVICE])["services"]
-    assert service["desiredCount"] == 0
+    svc = service(emu)
+    assert svc["desiredCount"] == 0
     text = " ".join(deployed.stdout.split())
     assert f"{SERVICE} is held at 0 tasks until the next {SERVICE}-office-hours-start" in text
     assert "Tasks: 0 until the next office-hours start (ecs_scheduled_scaling)" in text
@@ -153,27 +158,22 @@ def test_a_deploy_in_office_hours_registers_the_service_range(emu, deployed, out
     assert "is held at 0 tasks" not in " ".join(result.stdout.split())
     # The schedule owns the desired count of a deployed service (Application Auto Scaling raises
     # it to the range's minimum on AWS; moto leaves it where the stop action's range put it).
-    [service] = emu.client("ecs").describe_services(cluster=CLUSTER, services=[SERVICE])["services"]
-    assert service["desiredCount"] == 0
+    svc = service(emu)
+    assert svc["desiredCount"] == 0
 
 
 def test_turning_the_options_off_again_removes_what_they_set(emu, deployed, outputs, tmp_path):
     """The inventory without the options: the service back on the FARGATE launch type, its
     tasks rolled onto it, the scheduled actions and the scalable target gone."""
-    [before] = emu.client("ecs").describe_services(cluster=CLUSTER, services=[SERVICE])["services"]
+    before = service(emu)
     result = deploy(emu, inventory_with(tmp_path, ENV, {}), outputs)
     assert result.rc == 0, result.tail()
-    [service] = emu.client("ecs").describe_services(cluster=CLUSTER, services=[SERVICE])["services"]
-    assert not service.get("capacityProviderStrategy")  # AWS: an empty strategy = launch type
-    assert service["deployments"][0]["id"] != before["deployments"][0]["id"]
-    assert service["desiredCount"] == 1
+    svc = service(emu)
+    assert not svc.get("capacityProviderStrategy")  # AWS: an empty strategy = launch type
+    assert svc["deployments"][0]["id"] != before["deployments"][0]["id"]
+    assert svc["desiredCount"] == 1
     assert scheduled_actions(emu) == {}
-    assert (
-        emu.client("application-autoscaling").describe_scalable_targets(
-            ServiceNamespace="ecs", ResourceIds=[RESOURCE_ID]
-        )["ScalableTargets"]
-        == []
-    )
+    assert scalable_target_range(emu) == []
 
 
 def test_turning_the_schedule_on_out_of_office_hours_stops_the_running_tasks(
@@ -182,13 +182,13 @@ def test_turning_the_schedule_on_out_of_office_hours_stops_the_running_tasks(
     """On a service running its tasks (the test above turned the options off), the schedule
     turned on out of office hours sets the desired count to 0 itself, as the stop action would;
     a second run changes nothing."""
-    [before] = emu.client("ecs").describe_services(cluster=CLUSTER, services=[SERVICE])["services"]
+    before = service(emu)
     assert before["desiredCount"] == 1
     inventory = inventory_with(tmp_path, ENV, {"ecs_scheduled_scaling": schedule_showing(2)})
     result = deploy(emu, inventory, outputs)
     assert result.rc == 0, result.tail()
-    [service] = emu.client("ecs").describe_services(cluster=CLUSTER, services=[SERVICE])["services"]
-    assert service["desiredCount"] == 0
+    svc = service(emu)
+    assert svc["desiredCount"] == 0
     assert scalable_target_range(emu) == [(0, 0)]
     again = deploy(emu, inventory, outputs)
     assert again.rc == 0, again.tail()
@@ -217,10 +217,7 @@ def test_destroy_removes_the_scheduled_actions(emu, deployed):
     result = run_playbook("destroy", inventory=ENV, emulator=emu)
     assert result.rc == 0, result.tail()
     assert scheduled_actions(emu) == {}
-    targets = emu.client("application-autoscaling").describe_scalable_targets(
-        ServiceNamespace="ecs", ResourceIds=[RESOURCE_ID]
-    )["ScalableTargets"]
-    assert targets == []
+    assert scalable_target_range(emu) == []
 
 
 def test_production_refuses_spot_and_the_schedule_before_any_change(emu, tmp_path):
