@@ -11,11 +11,15 @@ Started by tools/emulator.py; each patch makes moto closer to AWS, never more le
   updated to a strategy reports no launch type either (moto keeps reporting both);
 - a new ECS service never runs more tasks than it desires: created with a desired count of 0, it
   reports 0 running (moto reports MOTO_ECS_SERVICE_RUNNING, which tools/emulator.py sets to 1, and
-  -1 pending).
+  -1 pending);
+- registering an ECS service's scalable target moves the service's desired count into the new
+  range when it lies outside, as RegisterScalableTarget does on AWS ("it changes the resource's
+  current capacity to a value that is inside of this range"; moto leaves the service as it was).
 """
 
 import sys
 
+from moto.applicationautoscaling import models as aas_models
 from moto.ecs import models as ecs_models
 from moto.ecs import responses as ecs_responses
 from moto.elbv2 import models
@@ -41,6 +45,7 @@ _db_instance_init = rds_models.DBInstance.__init__
 _ecs_service_init = ecs_models.Service.__init__
 _ecs_create_service = ecs_responses.EC2ContainerServiceResponse.create_service
 _ecs_update_service = ecs_responses.EC2ContainerServiceResponse.update_service
+_register_scalable_target = aas_models.ApplicationAutoscalingBackend.register_scalable_target
 
 
 def load_balancer_init(self, *args, **kwargs):
@@ -103,12 +108,26 @@ def ecs_update_service(self):
     return result
 
 
+def register_scalable_target(self, namespace, r_id, dimension, *args, **kwargs):
+    target = _register_scalable_target(self, namespace, r_id, dimension, *args, **kwargs)
+    if namespace == "ecs" and dimension == "ecs:service:DesiredCount":
+        _, cluster, name = r_id.split("/")
+        [service], _ = self.ecs_backend.describe_services(cluster, [name])
+        inside = min(max(service.desired_count, target.min_capacity), target.max_capacity)
+        if service.status == "ACTIVE" and inside != service.desired_count:
+            self.ecs_backend.update_service(
+                {"cluster": cluster, "service": name, "desired_count": inside}
+            )
+    return target
+
+
 models.FakeLoadBalancer.__init__ = load_balancer_init
 models.FakeAction.__init__ = action_init
 rds_models.DBInstance.__init__ = db_instance_init
 ecs_models.Service.__init__ = ecs_service_init
 ecs_responses.EC2ContainerServiceResponse.create_service = ecs_create_service
 ecs_responses.EC2ContainerServiceResponse.update_service = ecs_update_service
+aas_models.ApplicationAutoscalingBackend.register_scalable_target = register_scalable_target
 
 if __name__ == "__main__":
     from moto.server import main

@@ -151,6 +151,16 @@ scalable_target:
       type: int
       returned: when the target exists
       sample: 6
+scalable_target_registered:
+  description:
+    - Whether this run registered the scalable target or changed its range
+      (RegisterScalableTarget). Application Auto Scaling then moves the service's desired count
+      into the range when it lies outside (AWS API reference, RegisterScalableTarget).
+    - Always false in check mode and with I(state=absent).
+  returned: always
+  type: bool
+  sample: true
+  version_added: 0.2.0
 scaling_policy:
   description: The target-tracking policy after the change; empty when there is none.
   returned: always
@@ -368,6 +378,7 @@ def ensure_present(client, params, check_mode):
         return {
             "changed": changed,
             "scalable_target": _target_view(target),
+            "scalable_target_registered": False,
             "scaling_policy": _policy_view(policy),
             "diff": diff,
         }
@@ -384,6 +395,7 @@ def ensure_present(client, params, check_mode):
     return {
         "changed": True,
         "scalable_target": _target_view(describe_target(client, rid)),
+        "scalable_target_registered": target_changed,
         "scaling_policy": _policy_view(describe_policy(client, rid, name)),
         "diff": diff,
     }
@@ -399,7 +411,13 @@ def ensure_absent(client, params, check_mode):
         "after": {"scalable_target": {}, "scaling_policy": {}},
     }
     if target is None and policy is None:
-        return {"changed": False, "scalable_target": {}, "scaling_policy": {}, "diff": diff}
+        return {
+            "changed": False,
+            "scalable_target": {},
+            "scalable_target_registered": False,
+            "scaling_policy": {},
+            "diff": diff,
+        }
     if not check_mode:
         if policy is not None:
             try:
@@ -411,7 +429,13 @@ def ensure_absent(client, params, check_mode):
                 deregister_target(client, rid)
             except is_boto3_error_code("ObjectNotFoundException"):
                 pass
-    return {"changed": True, "scalable_target": {}, "scaling_policy": {}, "diff": diff}
+    return {
+        "changed": True,
+        "scalable_target": {},
+        "scalable_target_registered": False,
+        "scaling_policy": {},
+        "diff": diff,
+    }
 
 
 def main():

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-import zoneinfo
+from ansible_collections.mlops.mlflow_ecs.plugins.plugin_utils.time_zones import time_zone
 
 DOCUMENTATION = r"""
 ---
@@ -41,12 +41,7 @@ _value:
 
 
 def iana_time_zone(name):
-    if not isinstance(name, str):
-        return False
-    known = zoneinfo.available_timezones()
-    if not known:
-        return name == "UTC"
-    return name in known
+    return time_zone(name) is not None
 
 
 class TestModule:

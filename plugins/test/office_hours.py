@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import datetime
 import time
-import zoneinfo
+
+from ansible_collections.mlops.mlflow_ecs.plugins.plugin_utils.time_zones import time_zone
 
 DOCUMENTATION = r"""
 ---
@@ -33,9 +34,10 @@ options:
       - The moment, in seconds since the Unix epoch (UTC). Default now.
     type: float
 notes:
-  - An unknown time zone raises C(zoneinfo.ZoneInfoNotFoundError); the ecs role checks the name
-    with C(mlops.mlflow_ecs.iana_time_zone) first. The time zone database is the system's or the
-    C(tzdata) package's (in the collection's requirements.txt and execution environment).
+  - A time zone the controller does not know raises C(ValueError); the ecs role checks the name
+    with C(mlops.mlflow_ecs.iana_time_zone) first, which knows the same zones. The time zone
+    database is the system's or the C(tzdata) package's (in the collection's requirements.txt
+    and execution environment).
 """
 
 EXAMPLES = r"""
@@ -57,8 +59,10 @@ _DAYS = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
 
 def office_hours(schedule, at=None):
     moment = datetime.datetime.fromtimestamp(time.time() if at is None else float(at), datetime.UTC)
-    name = schedule["timezone"]
-    local = moment.astimezone(datetime.UTC if name == "UTC" else zoneinfo.ZoneInfo(name))
+    zone = time_zone(schedule["timezone"])
+    if zone is None:
+        raise ValueError(f"{schedule['timezone']!r} is not an IANA time zone the controller knows")
+    local = moment.astimezone(zone)
     start, stop = int(schedule["start_hour"]), int(schedule["stop_hour"])
     return _DAYS[local.weekday()] in schedule["days"] and start <= local.hour < stop
 

@@ -155,11 +155,15 @@ def test_a_deploy_in_office_hours_registers_the_service_range(emu, deployed, out
     result = deploy(emu, inventory, outputs)
     assert result.rc == 0, result.tail()
     assert scalable_target_range(emu) == [(1, 1)]
-    assert "is held at 0 tasks" not in " ".join(result.stdout.split())
-    # The schedule owns the desired count of a deployed service (Application Auto Scaling raises
-    # it to the range's minimum on AWS; moto leaves it where the stop action's range put it).
+    text = " ".join(result.stdout.split())
+    assert "is held at 0 tasks" not in text
+    # The service the stop action held at 0 is unchanged by the deploy (the schedule owns its
+    # desired count); registering the office-hours range moves it to 1 (Application Auto Scaling,
+    # tools/moto_server.py), and the deploy waits for that task instead of ending with none.
     svc = service(emu)
-    assert svc["desiredCount"] == 0
+    assert (svc["desiredCount"], svc["runningCount"]) == (1, 1)
+    assert f"Done for ECS service {SERVICE} to be stable" in text, result.tail()
+    assert "1 of 1 tasks running, 0 pending, 1 deployment(s), autoscaling range 1-1" in text
 
 
 def test_turning_the_options_off_again_removes_what_they_set(emu, deployed, outputs, tmp_path):

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+from ansible_collections.mlops.mlflow_ecs.plugins.plugin_utils import time_zones
 from ansible_collections.mlops.mlflow_ecs.plugins.test import iana_time_zone as plugin
 
 
@@ -17,7 +18,7 @@ def test_misspelt_or_made_up_names_fail(name):
 
 
 def test_without_a_time_zone_database_only_utc_passes(monkeypatch):
-    monkeypatch.setattr(plugin.zoneinfo, "available_timezones", set)
+    monkeypatch.setattr(time_zones.zoneinfo, "available_timezones", set)
     assert plugin.iana_time_zone("UTC")
     # Not even a real name: office hours could not be told in it (plugins/test/office_hours.py).
     assert not plugin.iana_time_zone("Europe/Madrid")

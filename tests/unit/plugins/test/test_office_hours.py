@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from ansible_collections.mlops.mlflow_ecs.plugins.plugin_utils import time_zones
 from ansible_collections.mlops.mlflow_ecs.plugins.test import office_hours as plugin
 
 # The ecs role's default schedule, in Madrid (UTC+1 in winter, UTC+2 in summer).
@@ -60,12 +61,11 @@ def test_without_a_moment_it_is_now():
 
 
 def test_utc_needs_no_time_zone_database(monkeypatch):
-    def missing(name):
-        raise plugin.zoneinfo.ZoneInfoNotFoundError(name)
-
-    monkeypatch.setattr(plugin.zoneinfo, "ZoneInfo", missing)
+    monkeypatch.setattr(time_zones.zoneinfo, "available_timezones", set)
     utc = {"timezone": "UTC", "days": ["TUE"], "start_hour": 8, "stop_hour": 20}
     assert plugin.office_hours(utc, at=at("2026-12-01T08:00:00"))
+    with pytest.raises(ValueError, match="'Europe/Madrid' is not an IANA time zone"):
+        plugin.office_hours(MADRID, at=at("2026-12-01T08:00:00"))
 
 
 def test_the_test_is_registered_under_its_name():

@@ -25,6 +25,7 @@ def test_check_mode_registers_nothing(stubbed):
     result = ensure_present(client, params(), check_mode=True)
     assert result["changed"] is True
     assert result["scalable_target"] == {}
+    assert result["scalable_target_registered"] is False
 
 
 def test_registers_the_target_with_tags_and_puts_the_policy(stubbed):
@@ -60,6 +61,7 @@ def test_registers_the_target_with_tags_and_puts_the_policy(stubbed):
     result = ensure_present(client, params(), check_mode=False)
     assert result["changed"] is True
     assert result["scalable_target"] == {"resource_id": RID, "min_capacity": 1, "max_capacity": 3}
+    assert result["scalable_target_registered"] is True
     assert result["scaling_policy"]["policy_name"] == POLICY
 
 
@@ -101,3 +103,5 @@ def test_requests_per_target_names_the_load_balancer_and_target_group(stubbed):
         check_mode=False,
     )
     assert result["changed"] is True
+    # Only the policy changed: the range was not registered again.
+    assert result["scalable_target_registered"] is False
