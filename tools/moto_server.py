@@ -113,11 +113,15 @@ def register_scalable_target(self, namespace, r_id, dimension, *args, **kwargs):
     if namespace == "ecs" and dimension == "ecs:service:DesiredCount":
         _, cluster, name = r_id.split("/")
         [service], _ = self.ecs_backend.describe_services(cluster, [name])
-        inside = min(max(service.desired_count, target.min_capacity), target.max_capacity)
-        if service.status == "ACTIVE" and inside != service.desired_count:
-            self.ecs_backend.update_service(
-                {"cluster": cluster, "service": name, "desired_count": inside}
-            )
+        low, high = target.min_capacity, target.max_capacity
+        if service.status == "ACTIVE" and low is not None and high is not None:
+            inside = min(max(service.desired_count, low), high)
+            if inside != service.desired_count:
+                self.ecs_backend.update_service(
+                    {"cluster": cluster, "service": name, "desired_count": inside}
+                )
+                for deployment in service.deployments:  # moto updates the service's counts only
+                    deployment.update(desiredCount=inside, runningCount=inside, pendingCount=0)
     return target
 
 

@@ -156,7 +156,7 @@ scalable_target_registered:
     - Whether this run registered the scalable target or changed its range
       (RegisterScalableTarget). Application Auto Scaling then moves the service's desired count
       into the range when it lies outside (AWS API reference, RegisterScalableTarget).
-    - Always false in check mode and with I(state=absent).
+    - Always false in check mode and with O(state=absent).
   returned: always
   type: bool
   sample: true
