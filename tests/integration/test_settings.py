@@ -385,6 +385,10 @@ REFUSED = {
         {"storage_backend": "postgres", "storage_db_instance_class": "db.x9.huge"},
         "storage_db_instance_class=db.x9.huge is not an RDS PostgreSQL instance class",
     ),
+    "dictionary setting given true": (
+        {"ecs_scheduled_scaling": True},
+        "ecs_scheduled_scaling (ecs role) must be a dictionary; got true/false",
+    ),
     "login over plain HTTP outside local and dev": (
         {"mlflow_env": "qa", "storage_backend": "efs"},  # sqlite: local and dev only
         "MLflow's login is on (security_auth_enabled) but qa has no HTTPS listener",
@@ -479,7 +483,14 @@ RULE_GROUPS = {
     "health check path": {"load_balancer_health_check_path": "health"},
     "secret in the environment": {"ecs_container_environment": {"API_TOKEN": "abc"}},
     "deployment percent": {"ecs_deployment_minimum_healthy_percent": -50},
-    "schedule": {"ecs_scheduled_scaling": {"enabled": True, "days": ["MON", "MON"]}},
+    "schedule": {
+        "ecs_scheduled_scaling": {
+            "enabled": True,
+            "days": ["MON", "MON"],
+            "start_hour": 19,
+            "stop_hour": 7,
+        }
+    },
     "retries": {"mlflow_aws_max_attempts": 0},
     "wait interval": {"mlflow_wait_interval": 0},
 }
@@ -552,7 +563,12 @@ RULES = [
         "deployment percent",
         "ecs_deployment_minimum_healthy_percent is -50; allowed: 0 to 100 percent",
     ),
-    ("schedule", "days among MON, TUE, WED, THU, FRI, SAT, SUN, each once"),
+    (
+        "schedule",
+        "ecs_scheduled_scaling.days is ['MON', 'MON']; allowed: days among MON, TUE, WED, THU, FRI,"
+        " SAT, SUN, each once",
+    ),
+    ("schedule", "ecs_scheduled_scaling.start_hour, ecs_scheduled_scaling.stop_hour is 19, 7;"),
     ("retries", "mlflow_aws_max_attempts is 0; allowed: 1 to 20 attempts per AWS call"),
     ("wait interval", "mlflow_wait_interval is 0; allowed: 1 to 3600 seconds"),
     (
