@@ -13,7 +13,8 @@ short_description: Monthly cost of an MLflow deployment, by component
 version_added: 0.2.0
 description:
   - Prices a deployment's settings (task size and platform, hours the tasks run, load balancer,
-    public IPv4 addresses, database or file system, S3, logs, secrets, keys, DNS, data transfer)
+    public IPv4 addresses, database or file system, S3, logs, alarms, secrets, keys, DNS, data
+    transfer)
     with a prices file such as C(roles/cost/files/prices-us-east-1.yml).
   - Pure arithmetic, no AWS call. The role C(mlops.mlflow_ecs.cost) builds the settings from the
     deploy's own role defaults and the inventory.
@@ -72,6 +73,8 @@ def _needed_prices(s):
         paths += [("rds_postgresql", "gp3_gb_month"), ("rds_postgresql", "backup_gb_month")]
     elif s["storage_backend"] == "efs":
         paths.append(("efs", "standard_gb_month"))
+    if int(s["alarms"]):
+        paths.append(("cloudwatch_alarms", "alarm_month"))
     if int(s["kms_keys"]):
         paths.append(("kms", "key_month"))
     if int(s["hosted_zones"]):
@@ -240,6 +243,18 @@ def monthly_cost(settings, prices):
             kept_gb * logs["storage_gb_month"],
         )
     )
+
+    # The target-tracking policy's alarms (the service's autoscaling, or the scalable target the
+    # office-hours schedule needs): billed all month, whatever the tasks run.
+    alarms = int(s["alarms"])
+    if alarms:
+        rows.append(
+            _row(
+                "CloudWatch alarms",
+                f"{alarms} alarms of the target-tracking policy",
+                alarms * prices["cloudwatch_alarms"]["alarm_month"],
+            )
+        )
 
     secrets = int(s["secrets"])
     rows.append(

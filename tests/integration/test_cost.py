@@ -119,6 +119,23 @@ def test_each_cost_option_lowers_the_estimate(estimates, option, record_property
     assert saved > 0, (option, estimates[f"dev+{option}"]["stdout"][-3000:])
 
 
+def test_the_alarms_of_the_target_tracking_policy_come_with_the_schedule(estimates):
+    """Scale to zero needs a scalable target with a target-tracking policy (roles/ecs): its two
+    CloudWatch alarms are billed all month; without the option there is no policy."""
+    alarms = {
+        name: [c for c in found["json"]["components"] if c["component"] == "CloudWatch alarms"]
+        for name, found in estimates.items()
+    }
+    assert alarms["dev+office_hours"] == [
+        {
+            "component": "CloudWatch alarms",
+            "detail": "2 alarms of the target-tracking policy",
+            "monthly_usd": 2 * PRICES["cloudwatch_alarms"]["alarm_month"],
+        }
+    ]
+    assert [name for name, found in alarms.items() if found] == ["dev+office_hours"]
+
+
 def test_usage_assumptions_that_are_not_numbers_of_0_or_more_are_refused(tmp_path):
     """A negative or non-numeric assumption would print a meaningless (even negative) total."""
     inventory = inventory_with(tmp_path, "bad", "dev", {"cost_s3_gb": -5000, "cost_tasks": "abc"})

@@ -39,6 +39,7 @@ def settings(**overrides):
         "ecr_gb": 1.0,
         "logs_gb": 1.0,
         "log_retention_days": 7,
+        "alarms": 0,
         "secrets": 3,
         "kms_keys": 0,
         "hosted_zones": 0,
@@ -74,6 +75,18 @@ def test_spot_applies_the_discount_and_the_schedule_the_hours():
         730 * 60 / 168 * 0.005, abs=1e-4
     )
     assert component(office, "Public IPv4 (ALB)") == pytest.approx(2 * 730 * 0.005, abs=1e-4)
+
+
+def test_the_alarms_of_a_target_tracking_policy_are_billed_all_month():
+    names = [c["component"] for c in monthly_cost(settings(), PRICES)["components"]]
+    assert "CloudWatch alarms" not in names
+    # Office hours: the tasks run 60 h a week, the policy's two alarms exist all month.
+    office = monthly_cost(settings(alarms=2, running_hours_per_week=60.0), PRICES)
+    assert component(office, "CloudWatch alarms") == pytest.approx(2 * 0.10, abs=1e-4)
+    without_price = {k: v for k, v in PRICES.items() if k != "cloudwatch_alarms"}
+    with pytest.raises(AnsibleFilterError, match=r"cloudwatch_alarms\.alarm_month \(missing\)"):
+        monthly_cost(settings(alarms=2), without_price)
+    assert monthly_cost(settings(), without_price)["total_usd"] > 0  # no alarm, no price needed
 
 
 def test_ephemeral_storage_is_billed_only_when_the_task_definition_sets_it():
