@@ -30,7 +30,8 @@ description:
   - At verbosity C(-vvv) the listing prints a line per collection after the play's banner, as
     mitogen's own listing does in each task.
 requirements:
-  - Named in C(callbacks_enabled) (the collection's C(ansible.cfg) names it).
+  - Named in C(callbacks_enabled). A checkout of the collection names it in its C(ansible.cfg);
+    the built collection ships none, so add it to yours.
 """
 
 EXAMPLES = r"""

@@ -189,3 +189,16 @@ def test_settings_a_deploy_refuses_by_their_argument_spec_are_refused_here_too(t
     assert "stop_hours" in text and "ecs_scheduled_scaling" in text, result.tail()
     assert "ecs_cpu_architecture" in text and "arm64" in text, result.tail()
     assert not TOTAL.search(result.stdout)
+
+
+@pytest.mark.parametrize("value", ["on", True])
+def test_a_dictionary_setting_given_another_kind_of_value_is_refused_by_name(tmp_path, value):
+    """As deploy.yml refuses it (roles/mlflow/tasks/settings.yml), for the roles cost.yml prices
+    but does not apply: before, a string failed inside a template naming no setting."""
+    inventory = inventory_with(tmp_path, "bad", "dev", {"ecs_autoscaling": value})
+    result = run_playbook("cost", inventory=str(inventory))
+    assert result.rc != 0
+    text = " ".join(result.stdout.split())
+    kind = "a string" if isinstance(value, str) else "true/false"
+    assert f"ecs_autoscaling (ecs role) must be a dictionary; got {kind}" in text, result.tail()
+    assert not TOTAL.search(result.stdout)
