@@ -202,3 +202,15 @@ def test_a_dictionary_setting_given_another_kind_of_value_is_refused_by_name(tmp
     kind = "a string" if isinstance(value, str) else "true/false"
     assert f"ecs_autoscaling (ecs role) must be a dictionary; got {kind}" in text, result.tail()
     assert not TOTAL.search(result.stdout)
+
+
+def test_a_role_state_is_refused_naming_the_playbooks_that_set_it(tmp_path):
+    """cost.yml prices what deploy.yml would create: a role state from the inventory is refused
+    as a deploy refuses it, and the message names cost.yml too (it named only deploy.yml)."""
+    inventory = inventory_with(tmp_path, "bad", "dev", {"logging_state": "absent"})
+    result = run_playbook("cost", inventory=str(inventory))
+    assert result.rc != 0
+    text = " ".join(result.stdout.split())
+    assert "logging_state is set, but the playbook sets every role's state" in text, result.tail()
+    assert "cost.yml prices what a deploy would create" in text
+    assert not TOTAL.search(result.stdout)

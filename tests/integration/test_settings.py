@@ -685,7 +685,7 @@ def test_destroy_refuses_a_role_state_too(emu, tmp_path):
     inventory = make_inventory(tmp_path, "destroy", {"ecs_state": "present"})
     result = run_playbook("destroy", inventory=str(inventory), emulator=emu)
     assert result.rc != 0
-    assert "ecs_state is set, but this playbook applies every role with state absent" in " ".join(
+    assert "ecs_state is set, but the playbook sets every role's state" in " ".join(
         result.stdout.split()
     )
 
