@@ -13,9 +13,11 @@ short_description: Monthly cost of an MLflow deployment, by component
 version_added: 0.2.0
 description:
   - Prices a deployment's settings (task size and platform, hours the tasks run, load balancer,
-    public IPv4 addresses, database or file system, S3, logs, alarms, secrets, keys, DNS, data
-    transfer)
-    with a prices file such as C(roles/cost/files/prices-us-east-1.yml).
+    public IPv4 addresses, database and its storage type or file system and its throughput,
+    S3, logs, alarms, secrets, keys, DNS, data transfer) with a prices file such as
+    C(roles/cost/files/prices-us-east-1.yml).
+  - Container Insights (C(container_insights) other than V(disabled)) is shown as a row of
+    0 USD marked as not priced, as AWS bills it by the metrics the tasks report.
   - Pure arithmetic, no AWS call. The role C(mlops.mlflow_ecs.cost) builds the settings from the
     deploy's own role defaults and the inventory.
   - Fails naming, by their paths in the file (for example C(alb.hour)), every price these
@@ -70,9 +72,15 @@ def _needed_prices(s):
     if s["capacity_provider"] == "FARGATE_SPOT":
         paths.append(("fargate", "spot_discount"))
     if s["storage_backend"] == "postgres":
-        paths += [("rds_postgresql", "gp3_gb_month"), ("rds_postgresql", "backup_gb_month")]
+        storage_type = s.get("db_storage_type", "gp3")
+        paths += [
+            ("rds_postgresql", "storage_gb_month", storage_type),
+            ("rds_postgresql", "backup_gb_month"),
+        ]
     elif s["storage_backend"] == "efs":
         paths.append(("efs", "standard_gb_month"))
+        if s.get("efs_throughput_mode", "bursting") == "provisioned":
+            paths.append(("efs", "provisioned_mibps_month"))
     if int(s["alarms"]):
         paths.append(("cloudwatch_alarms", "alarm_month"))
     if int(s["kms_keys"]):
@@ -192,8 +200,14 @@ def monthly_cost(settings, prices):
             )
         )
         storage = int(s["db_allocated_storage"])
+        storage_type = s.get("db_storage_type", "gp3")
         rows.append(
-            _row("RDS storage (gp3)", f"{storage} GB {az}", copies * storage * rds["gp3_gb_month"])
+            _row(
+                f"RDS storage ({storage_type})",
+                f"{storage} GB {az}"
+                + (", I/O requests not priced" if storage_type == "standard" else ""),
+                copies * storage * rds["storage_gb_month"][storage_type],
+            )
         )
         backup = float(s["db_backup_gb"]) if int(s["db_backup_retention_days"]) > 0 else 0.0
         billed = max(0.0, backup - storage)
@@ -213,6 +227,15 @@ def monthly_cost(settings, prices):
                 efs_gb * prices["efs"]["standard_gb_month"],
             )
         )
+        if s.get("efs_throughput_mode", "bursting") == "provisioned":
+            mibps = float(s["efs_provisioned_mibps"])
+            rows.append(
+                _row(
+                    "EFS provisioned throughput",
+                    f"{mibps:g} MiB/s",
+                    mibps * prices["efs"]["provisioned_mibps_month"],
+                )
+            )
 
     s3_gb = float(s["s3_gb"])
     rows.append(
@@ -255,6 +278,12 @@ def monthly_cost(settings, prices):
                 alarms * prices["cloudwatch_alarms"]["alarm_month"],
             )
         )
+
+    # Container Insights bills CloudWatch metrics (or observations, enhanced) by how many tasks,
+    # services and containers report: shown, so the total is not taken to include it.
+    insights = s.get("container_insights", "disabled")
+    if insights != "disabled":
+        rows.append(_row("Container Insights", f"{insights}: billed metrics, NOT PRICED here", 0.0))
 
     secrets = int(s["secrets"])
     rows.append(

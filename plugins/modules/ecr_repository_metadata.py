@@ -67,7 +67,9 @@ repository_arn:
   returned: always
   type: str
 tags:
-  description: The repository's tags after the run.
+  description:
+    - The repository's tags after the run, when O(tags) is set; empty otherwise (the tags are
+      not read) and when the repository does not exist.
   returned: always
   type: dict
 registry_password:

@@ -248,7 +248,9 @@ EXAMPLES = r"""
 RETURN = r"""
 service:
   description:
-    - The service after the change, keys in snake_case (events and past deployments left out).
+    - The service after the change as DescribeServices returns it, keys in snake_case (events
+      left out; each deployment trimmed to the keys below). The keys the ecs role reads are
+      listed.
     - Empty when the service does not exist, after O(state=absent), or in check mode when it
       would be created.
   returned: always
@@ -279,6 +281,35 @@ service:
       type: int
       returned: when the service exists
       sample: 1
+    status:
+      description: C(ACTIVE), C(DRAINING) or C(INACTIVE).
+      type: str
+      returned: when the service exists
+      sample: ACTIVE
+    deployments:
+      description: The service's deployments (the primary and any still active).
+      type: list
+      elements: dict
+      returned: when the service exists
+      contains:
+        id:
+          description: Id of the deployment.
+          type: str
+        status:
+          description: C(PRIMARY), C(ACTIVE) or C(INACTIVE).
+          type: str
+        task_definition:
+          description: Task definition the deployment runs.
+          type: str
+        desired_count:
+          description: Tasks the deployment wants.
+          type: int
+        running_count:
+          description: Tasks of the deployment running.
+          type: int
+        rollout_state:
+          description: C(IN_PROGRESS), C(COMPLETED) or C(FAILED).
+          type: str
     tags:
       description: Tags of the service.
       type: dict

@@ -25,6 +25,18 @@ OPTIONS = {
     "spot": {"ecs_capacity_provider": "FARGATE_SPOT"},
     "office_hours": {"ecs_scheduled_scaling": {"enabled": True}},
 }
+# Settings that change what a deploy pays for besides the options: priced, or shown unpriced.
+PRICED_SETTINGS = {
+    "dev+throughput": (
+        "dev",
+        {
+            "storage_efs_throughput_mode": "provisioned",
+            "storage_efs_provisioned_throughput_mibps": 5,
+            "ecs_container_insights": "enhanced",
+        },
+    ),
+    "staging+magnetic": ("staging", {"storage_db_storage_type": "standard"}),
+}
 TOTAL = re.compile(r'"TOTAL\s+(\S+): us-east-1 prices of (\S+)\s+(\d+\.\d\d)"')
 OLD = re.compile(r'"old stack, (its README|with IPv4)\s+.*?\s(\d+\.\d\d)"')
 
@@ -42,6 +54,7 @@ def estimates(tmp_path_factory) -> dict[str, dict]:
     tmp = tmp_path_factory.mktemp("cost")
     runs = {name: (name, {}) for name in SHIPPED}
     runs |= {f"dev+{option}": ("dev", settings) for option, settings in OPTIONS.items()}
+    runs |= PRICED_SETTINGS
 
     def estimate(name):
         base, settings = runs[name]
@@ -134,6 +147,33 @@ def test_the_alarms_of_the_target_tracking_policy_come_with_the_schedule(estimat
         }
     ]
     assert [name for name, found in alarms.items() if found] == ["dev+office_hours"]
+
+
+def test_the_storage_settings_a_deploy_pays_for_are_priced(estimates):
+    """storage_efs_provisioned_throughput_mibps and storage_db_storage_type reach the estimate
+    (they were priced as bursting EFS and gp3 storage); Container Insights is shown unpriced."""
+
+    def rows(name):
+        return {c["component"]: c for c in estimates[name]["json"]["components"]}
+
+    throughput = rows("dev+throughput")
+    assert throughput["EFS provisioned throughput"]["monthly_usd"] == pytest.approx(
+        5 * PRICES["efs"]["provisioned_mibps_month"]
+    )
+    assert estimates["dev+throughput"]["total"] == pytest.approx(
+        estimates["dev"]["total"] + 5 * PRICES["efs"]["provisioned_mibps_month"], abs=0.01
+    )
+    assert throughput["Container Insights"]["monthly_usd"] == 0
+    assert "enhanced: billed metrics, NOT PRICED" in throughput["Container Insights"]["detail"]
+    assert "EFS provisioned throughput" not in rows("dev")
+    assert "Container Insights" not in rows("dev")
+
+    magnetic, gp3 = rows("staging+magnetic"), rows("staging")
+    storage = PRICES["rds_postgresql"]["storage_gb_month"]
+    assert "RDS storage (standard)" in magnetic and "RDS storage (standard)" not in gp3
+    assert magnetic["RDS storage (standard)"]["monthly_usd"] == pytest.approx(
+        gp3["RDS storage (gp3)"]["monthly_usd"] / storage["gp3"] * storage["standard"]
+    )
 
 
 def test_usage_assumptions_that_are_not_numbers_of_0_or_more_are_refused(tmp_path):

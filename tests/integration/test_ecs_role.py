@@ -301,6 +301,34 @@ def test_check_diff_on_the_deployed_account_reports_no_change(emu, inputs):
     assert result.changed == 0, result.tail()
 
 
+@pytest.mark.parametrize(
+    ("data_dir", "mounted"), [("/mlflow/db", "/mlflow/db"), ("/tmp/mlflow", None)]
+)
+def test_the_task_storage_is_mounted_on_the_sqlite_data_directory(emu, inputs, data_dir, mounted):
+    """storage_sqlite_data_dir (in the backend store URI the storage role publishes) is where the
+    server must write under a read-only root file system: the task storage goes there, not to the
+    image's /mlflow/data, where the server could not create the file. Under /tmp, the /tmp volume
+    serves it. Check mode: the diff of the task definition, nothing registered."""
+    uri = f"sqlite:///{data_dir}/mlflow.db"
+    result = run_role(
+        emu.endpoint_url,
+        inputs,
+        check=True,
+        diff=True,
+        ecs_managed_container_environment={"MLFLOW_BACKEND_STORE_URI": uri},
+    )
+    assert (result.rc, result.changed) == (0, 2), result.tail()
+    text = " ".join(result.stdout.split())
+    assert f'+ "value": "{uri}"' in text, result.tail()
+    assert '- "containerPath": "/mlflow/data",' in text
+    if mounted:
+        assert f'+ "containerPath": "{mounted}",' in text
+    else:
+        assert '- "sourceVolume": "mlflow-scratch-data"' in text
+        assert '"containerPath": "/tmp"' in text
+    assert len(active_revisions(emu)) == 1
+
+
 def test_memory_change_registers_a_revision_and_redeploys_the_service(emu, inputs):
     check = run_role(emu.endpoint_url, inputs, check=True, diff=True, ecs_task_memory=2048)
     assert check.rc == 0, check.tail()

@@ -109,6 +109,9 @@ def test_content_tag_follows_content_not_git(playbook, emulator, tmp_path):
     context = tmp_path / "docker"
     shutil.copytree(ROOT / "docker", context)
     (context / "README.md").write_text("documentation does not change the image\n")
+    # A context that is (in) a git checkout: git's own files do not change the image either.
+    (context / ".git").mkdir()
+    (context / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
     same = playbook("image", emulator=emulator,
                     extra_vars={**ECR_ONLY, "image_build_context": str(context)})  # fmt: skip
     assert same.rc == 0, same.tail()

@@ -144,3 +144,42 @@ def test_every_missing_or_non_numeric_price_is_named_at_once():
     assert "fargate.spot_discount (missing)" in message
     # A price the settings do not use may be left out (no Spot: no discount needed).
     monthly_cost(settings(), {**PRICES, "fargate": {**PRICES["fargate"], "spot_discount": None}})
+
+
+@pytest.mark.parametrize(
+    ("storage_type", "gb_month"), [("gp3", 0.115), ("gp2", 0.115), ("standard", 0.10)]
+)
+def test_rds_storage_is_priced_by_its_storage_type(storage_type, gb_month):
+    estimate = monthly_cost(settings(db_storage_type=storage_type, db_multi_az=True), PRICES)
+    assert component(estimate, f"RDS storage ({storage_type})") == pytest.approx(2 * 20 * gb_month)
+
+
+def test_efs_provisioned_throughput_is_priced_per_mibps_month():
+    efs = settings(
+        storage_backend="efs", efs_throughput_mode="provisioned", efs_provisioned_mibps=10.0
+    )
+    estimate = monthly_cost(efs, PRICES)
+    assert component(estimate, "EFS provisioned throughput") == pytest.approx(10 * 6.00)
+    bursting = monthly_cost(settings(storage_backend="efs"), PRICES)
+    assert "EFS provisioned throughput" not in [c["component"] for c in bursting["components"]]
+    assert estimate["total_usd"] == pytest.approx(bursting["total_usd"] + 60, abs=0.01)
+
+
+def test_a_provisioned_throughput_without_its_price_is_named():
+    prices = yaml.safe_load(yaml.safe_dump(PRICES))
+    del prices["efs"]["provisioned_mibps_month"]
+    efs = settings(
+        storage_backend="efs", efs_throughput_mode="provisioned", efs_provisioned_mibps=1.0
+    )
+    with pytest.raises(AnsibleFilterError, match=r"efs\.provisioned_mibps_month \(missing\)"):
+        monthly_cost(efs, prices)
+    monthly_cost(settings(storage_backend="efs"), prices)  # bursting needs no such price
+
+
+@pytest.mark.parametrize("mode", ["enabled", "enhanced"])
+def test_container_insights_is_shown_as_not_priced(mode):
+    estimate = monthly_cost(settings(container_insights=mode), PRICES)
+    [row] = [c for c in estimate["components"] if c["component"] == "Container Insights"]
+    assert row["monthly_usd"] == 0 and "NOT PRICED" in row["detail"] and mode in row["detail"]
+    disabled = monthly_cost(settings(), PRICES)
+    assert "Container Insights" not in [c["component"] for c in disabled["components"]]
