@@ -18,6 +18,7 @@
 
 from __future__ import annotations
 
+import copy
 import importlib
 import json
 import os
@@ -400,6 +401,7 @@ class AwxJob:
     def __init__(self, workdir: Path, name: str, template: dict, inventory: dict):
         self.pdd = workdir / name
         self.template = template
+        self.inventory = inventory
         self.runs = 0
         copy_project(self.pdd / "project")
         script = self.pdd / "inventory" / "hosts"
@@ -540,6 +542,29 @@ def test_a_job_launched_with_another_environments_inventory_changes_nothing(dev_
     # As before the job (the main stack, the image CI pushed): no new resource, no cluster.
     assert tagging.get_resources()["ResourceTagMappingList"] == before
     assert emu.client("ecr").describe_repositories()["repositories"] == repositories
+    assert emu.client("ecs").list_clusters()["clusterArns"] == []
+
+
+def test_an_inventory_asking_for_an_image_build_is_refused_by_the_deploy_template(
+    dev_jobs, tmp_path
+):
+    """The deploy template cannot build (image_build_allowed: false): an inventory's
+    image_build: true is refused by name, not overridden by the template's extra vars."""
+    emu, jobs, credential = dev_jobs
+    inventory = copy.deepcopy(jobs["deploy"].inventory)
+    inventory["all"]["vars"]["image_build"] = True  # the inventory's group_vars/all
+    job = AwxJob(tmp_path, "deploy-build", jobs["deploy"].template, inventory)
+    tagging = emu.client("resourcegroupstaggingapi")
+    before = tagging.get_resources()["ResourceTagMappingList"]
+    result = job.run(
+        {"mlflow_expected_env": ENV, "mlflow_image": IMAGE}, emu.endpoint_url, credential
+    )
+    assert result["rc"] != 0 and result["status"] == "failed", tail(result)
+    text = " ".join(result["stdout"].split())
+    assert (
+        "image_build is true, but this run cannot build images (image_build_allowed: false" in text
+    ), tail(result)
+    assert tagging.get_resources()["ResourceTagMappingList"] == before
     assert emu.client("ecs").list_clusters()["clusterArns"] == []
 
 
