@@ -254,3 +254,13 @@ def test_a_role_state_is_refused_naming_the_playbooks_that_set_it(tmp_path):
     assert "logging_state is set, but the playbook sets every role's state" in text, result.tail()
     assert "cost.yml prices what a deploy would create" in text
     assert not TOTAL.search(result.stdout)
+
+
+def test_a_misspelt_setting_is_refused_by_name(tmp_path):
+    """ecs_desired_cont would be ignored and the estimate priced for ecs_desired_count's default."""
+    inventory = inventory_with(tmp_path, "bad", "dev", {"ecs_desired_cont": 3})
+    result = run_playbook("cost", inventory=str(inventory))
+    assert result.rc != 0
+    text = " ".join(result.stdout.split())
+    assert "ecs_desired_cont (ecs role): not a setting of that role" in text, result.tail()
+    assert not TOTAL.search(result.stdout)

@@ -390,6 +390,18 @@ REFUSED = {
         "storage_efs_throughput_mode, storage_efs_provisioned_throughput_mibps is provisioned, 0"
         " MiB/s; allowed: provisioned with 1 to 3414 MiB/s (EFS), or bursting with 0",
     ),
+    "misspelt setting": (
+        {"ecs_task_cpuu": 512, "storage_bakend": "efs"},
+        "storage_bakend (storage role); ecs_task_cpuu (ecs role): not a setting of that role",
+    ),
+    "CIDR with address bits past its prefix": (
+        {"security_alb_ingress_cidrs": ["10.0.0.1/8"]},
+        "security_alb_ingress_cidrs is ['10.0.0.1/8']; allowed: at least one IPv4 CIDR block",
+    ),
+    "bucket name with a prefix S3 reserves": (
+        {"storage_bucket_name": "sthree-mlflow-artifacts"},
+        "storage_bucket_name is 'sthree-mlflow-artifacts'; allowed: 3 to 63 lower-case letters",
+    ),
     "dictionary setting given true": (
         {"ecs_scheduled_scaling": True},
         "ecs_scheduled_scaling (ecs role) must be a dictionary; got true/false",
@@ -532,7 +544,7 @@ RULES = [
     ("load_balancer", "load_balancer_health_check_matcher is ok; allowed: HTTP codes 200-499"),
     (
         "security",
-        "security_alb_ingress_cidrs is ['10.0.0.0/33', '::/0']; allowed: IPv4 CIDR blocks",
+        "security_alb_ingress_cidrs is ['10.0.0.0/33', '::/0']; allowed: at least one IPv4 CIDR",
     ),
     ("security", "security_auth_password_length is 8; allowed: 16 to 4096 characters"),
     ("security", "security_auth_admin_username is 'the admin'; allowed: 1 to 64 letters"),
