@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import hashlib
+import http.client
 import json
 import os
 import signal
@@ -47,10 +48,14 @@ def endpoint(port: int) -> str:
 
 
 def is_up(port: int) -> bool:
+    """True once the moto server answers on the port. Anything else is "not up (yet)": refused
+    connections, timeouts, and answers that are not HTTP (on a port of the ephemeral range a
+    connection to nobody can meet itself, TCP's simultaneous open, and read back its own request:
+    http.client.BadStatusLine)."""
     try:
         with urllib.request.urlopen(endpoint(port) + "/moto-api/", timeout=2) as resp:
             return resp.status == 200
-    except (urllib.error.URLError, OSError):
+    except (urllib.error.URLError, OSError, http.client.HTTPException):
         return False
 
 
