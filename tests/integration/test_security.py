@@ -486,6 +486,29 @@ def test_server_requires_the_admin_credentials(emu, state, tmp_path_factory):
 # ------------------------------------------------------------------------ rotation
 
 
+def test_the_plan_of_a_rotation_shows_the_secret_and_the_deployment_only(emu, state):
+    """--check --diff of a rotation (the AWX MLflow plan): the secret and the service's new
+    deployment; the execution role's policy and the task definition keep the admin secret
+    (they showed it removed: the check-mode answer of the secret carried no ARN)."""
+    revisions = emu.client("ecs").list_task_definitions()["taskDefinitionArns"]
+    password = admin_password(emu)
+    result = run_playbook(
+        "deploy",
+        inventory=ENV,
+        emulator=emu,
+        extra_vars={**state["settings"], "security_auth_rotate_admin_password": True},
+        check=True,
+        diff=True,
+    )
+    assert result.rc == 0, result.tail()
+    text = " ".join(result.stdout.split())
+    assert '- "name": "MLFLOW_AUTH_ADMIN_PASSWORD"' not in text, result.tail(8000)
+    assert '- "arn:aws:secretsmanager' not in text, result.tail(8000)
+    assert result.changed == 2, result.tail(8000)  # the secret, the service (as the real run)
+    assert admin_password(emu) == password
+    assert emu.client("ecs").list_task_definitions()["taskDefinitionArns"] == revisions
+
+
 def test_rotation_changes_the_secret_and_forces_a_deployment(emu, state):
     deployment = service(emu)["deployments"][0]["id"]
     start = time.time()
