@@ -264,3 +264,17 @@ def test_a_misspelt_setting_is_refused_by_name(tmp_path):
     text = " ".join(result.stdout.split())
     assert "ecs_desired_cont (ecs role): not a setting of that role" in text, result.tail()
     assert not TOTAL.search(result.stdout)
+
+
+def test_prices_of_another_region_are_named_as_such(tmp_path):
+    """The prices file is us-east-1's: an inventory in eu-west-1 gets the estimate with a
+    warning naming both regions, not silently as eu-west-1's."""
+    inventory = inventory_with(tmp_path, "eu", "dev", {"aws_region": "eu-west-1"})
+    result = run_playbook("cost", inventory=str(inventory))
+    assert result.rc == 0, result.tail()
+    text = " ".join(result.stdout.split())
+    assert (
+        "WARNING: aws_region is eu-west-1, but the prices file (cost_prices_file) holds us-east-1"
+        in text
+    )
+    assert TOTAL.search(result.stdout)
