@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT, run_playbook
+from conftest import ROOT, PlaybookResult, run_playbook
 
 pytestmark = pytest.mark.integration
 
@@ -46,6 +46,16 @@ def inventory_with(tmp_path: Path, name: str, base: str, settings: dict) -> Path
     shutil.copytree(ROOT / "inventories" / base, inventory)
     (inventory / "group_vars" / "all" / "zz_test.yml").write_text(yaml.safe_dump(settings))
     return inventory
+
+
+def refused_estimate(tmp_path: Path, settings: dict) -> tuple[str, PlaybookResult]:
+    """cost.yml on dev with `settings`: it must fail and print no total. Returns its output on
+    one line (for messages folded by the callback) and the result."""
+    inventory = inventory_with(tmp_path, "bad", "dev", settings)
+    result = run_playbook("cost", inventory=str(inventory))
+    assert result.rc != 0, result.tail()
+    assert not TOTAL.search(result.stdout), result.tail()
+    return " ".join(result.stdout.split()), result
 
 
 @pytest.fixture(scope="module")
@@ -178,24 +188,16 @@ def test_the_storage_settings_a_deploy_pays_for_are_priced(estimates):
 
 def test_usage_assumptions_that_are_not_numbers_of_0_or_more_are_refused(tmp_path):
     """A negative or non-numeric assumption would print a meaningless (even negative) total."""
-    inventory = inventory_with(tmp_path, "bad", "dev", {"cost_s3_gb": -5000, "cost_tasks": "abc"})
-    result = run_playbook("cost", inventory=str(inventory))
-    assert result.rc != 0
-    text = " ".join(result.stdout.split())
+    text, result = refused_estimate(tmp_path, {"cost_s3_gb": -5000, "cost_tasks": "abc"})
     assert "cost_tasks is 'abc'; allowed: a number of 0 or more" in text, result.tail()
     assert "cost_s3_gb is '-5000'; allowed: a number of 0 or more" in text
-    assert not TOTAL.search(result.stdout)
 
 
 def test_a_month_of_0_hours_is_refused(tmp_path):
     """0 hours would price every hourly component (Fargate, ALB, RDS, IPv4) at nothing."""
-    inventory = inventory_with(tmp_path, "bad", "dev", {"cost_hours_per_month": 0})
-    result = run_playbook("cost", inventory=str(inventory))
-    assert result.rc != 0
-    text = " ".join(result.stdout.split())
+    text, result = refused_estimate(tmp_path, {"cost_hours_per_month": 0})
     message = "cost_hours_per_month is '0'; allowed: more than 0 and at most 744"
     assert message in text, result.tail()
-    assert not TOTAL.search(result.stdout)
 
 
 def test_a_run_without_an_environments_inventory_names_what_it_lacks():
@@ -214,56 +216,38 @@ def test_a_run_without_an_environments_inventory_names_what_it_lacks():
 def test_settings_a_deploy_refuses_by_their_argument_spec_are_refused_here_too(tmp_path):
     """A misspelt key of ecs_scheduled_scaling, or a choice in the wrong case, fails a deploy's
     argument spec check: the estimate refuses them by name instead of pricing something else."""
-    inventory = inventory_with(
+    text, result = refused_estimate(
         tmp_path,
-        "bad",
-        "dev",
         {
             "ecs_scheduled_scaling": {"enabled": True, "stop_hours": 18},
             "ecs_cpu_architecture": "arm64",
         },
     )
-    result = run_playbook("cost", inventory=str(inventory))
-    assert result.rc != 0
-    text = " ".join(result.stdout.split())
     assert "stop_hours" in text and "ecs_scheduled_scaling" in text, result.tail()
     assert "ecs_cpu_architecture" in text and "arm64" in text, result.tail()
-    assert not TOTAL.search(result.stdout)
 
 
 @pytest.mark.parametrize("value", ["on", True])
 def test_a_dictionary_setting_given_another_kind_of_value_is_refused_by_name(tmp_path, value):
     """As deploy.yml refuses it (roles/mlflow/tasks/settings.yml), for the roles cost.yml prices
     but does not apply: before, a string failed inside a template naming no setting."""
-    inventory = inventory_with(tmp_path, "bad", "dev", {"ecs_autoscaling": value})
-    result = run_playbook("cost", inventory=str(inventory))
-    assert result.rc != 0
-    text = " ".join(result.stdout.split())
+    text, result = refused_estimate(tmp_path, {"ecs_autoscaling": value})
     kind = "a string" if isinstance(value, str) else "true/false"
     assert f"ecs_autoscaling (ecs role) must be a dictionary; got {kind}" in text, result.tail()
-    assert not TOTAL.search(result.stdout)
 
 
 def test_a_role_state_is_refused_naming_the_playbooks_that_set_it(tmp_path):
     """cost.yml prices what deploy.yml would create: a role state from the inventory is refused
     as a deploy refuses it, and the message names cost.yml too (it named only deploy.yml)."""
-    inventory = inventory_with(tmp_path, "bad", "dev", {"logging_state": "absent"})
-    result = run_playbook("cost", inventory=str(inventory))
-    assert result.rc != 0
-    text = " ".join(result.stdout.split())
+    text, result = refused_estimate(tmp_path, {"logging_state": "absent"})
     assert "logging_state is set, but the playbook sets every role's state" in text, result.tail()
     assert "cost.yml prices what a deploy would create" in text
-    assert not TOTAL.search(result.stdout)
 
 
 def test_a_misspelt_setting_is_refused_by_name(tmp_path):
     """ecs_desired_cont would be ignored and the estimate priced for ecs_desired_count's default."""
-    inventory = inventory_with(tmp_path, "bad", "dev", {"ecs_desired_cont": 3})
-    result = run_playbook("cost", inventory=str(inventory))
-    assert result.rc != 0
-    text = " ".join(result.stdout.split())
+    text, result = refused_estimate(tmp_path, {"ecs_desired_cont": 3})
     assert "ecs_desired_cont (ecs role): not a setting of that role" in text, result.tail()
-    assert not TOTAL.search(result.stdout)
 
 
 def test_prices_of_another_region_are_named_as_such(tmp_path):
